@@ -1,0 +1,83 @@
+"""Plain data shared by every stage: what the portal says, independent of storage and format."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A wiki link: its normalised target title and the words it was written with."""
+
+    target: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A cited news article: its URL and the outlet as the portal wrote it."""
+
+    url: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """A story heading above an event (e.g. "Syrian Civil War") with the links it holds."""
+
+    text: str
+    links: tuple[Link, ...] = ()
+
+
+@dataclass(slots=True)
+class Event:
+    """One leaf bullet of a day page: a sentence with its links and sources."""
+
+    date: date
+    category: str | None
+    stories: tuple[Story, ...]
+    text: str
+    links: list[Link] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
+    line: int = 0  # line of the day page it came from (1-based), for messages
+
+
+@dataclass(frozen=True, slots=True)
+class ParseWarning:
+    """A line that could not be read as portal content; the rest of the day still counts."""
+
+    date: date
+    line: int
+    message: str
+    text: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.date.isoformat()} line {self.line}" if self.line else self.date.isoformat()
+        snippet = f": {self.text[:120]!r}" if self.text else ""
+        return f"{where}: {self.message}{snippet}"
+
+
+@dataclass(slots=True)
+class ParsedDay:
+    """The events of one day page revision, in portal order, and what could not be read."""
+
+    date: date
+    events: list[Event] = field(default_factory=list)
+    warnings: list[ParseWarning] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class PageRevision:
+    """One revision of a day page as some input delivered it, before parsing.
+
+    `format` is "wikitext" or "html". `revid` and `timestamp` (ISO 8601 UTC) are known
+    when the input carries them (API, XML export) and None for plain files.
+    """
+
+    date: date
+    text: str
+    format: str
+    origin: str
+    revid: int | None = None
+    timestamp: str | None = None

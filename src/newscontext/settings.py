@@ -1,0 +1,56 @@
+"""Settings: where the archive lives and how politely we talk to other servers.
+
+Defaults suit a cron job on one machine; every field can be set from the environment
+(`NEWSCONTEXT_<FIELD>` upper case), and the CLI overrides the ones it has options for.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from platformdirs import user_data_dir
+
+from . import __version__
+
+
+def default_db_path() -> Path:
+    """`$NEWSCONTEXT_DB`, else `newscontext.sqlite3` in the user's data directory."""
+    env = os.environ.get("NEWSCONTEXT_DB")
+    if env:
+        return Path(env)
+    return Path(user_data_dir("newscontext")) / "newscontext.sqlite3"
+
+
+@dataclass
+class Settings:
+    db: Path = field(default_factory=default_db_path)
+    # Wikimedia asks API clients to identify themselves with a contact.
+    user_agent: str = (
+        f"newscontext/{__version__} (https://github.com/newscontext/newscontext; "
+        "open news archive bot)"
+    )
+    api_url: str = "https://en.wikipedia.org/w/api.php"
+    # Titles per request: the Action API's limit for ordinary clients.
+    api_batch: int = 50
+    # Wikimedia's advice for bots: back off when replication lag exceeds 5 seconds.
+    api_maxlag: int = 5
+    api_retries: int = 5
+    api_timeout: float = 30.0
+    # Longest wait we accept from a Retry-After header before giving up on a request.
+    api_max_backoff: float = 120.0
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Defaults, then `NEWSCONTEXT_*` variables, then explicit overrides (non-None)."""
+        settings = cls()
+        for spec in fields(cls):
+            raw = os.environ.get(f"NEWSCONTEXT_{spec.name.upper()}")
+            if raw is not None and spec.name != "db":
+                current = getattr(settings, spec.name)
+                setattr(settings, spec.name, type(current)(raw))
+        for name, value in overrides.items():
+            if value is not None:
+                setattr(settings, name, Path(value) if name == "db" else value)
+        return settings

@@ -81,3 +81,44 @@ class PageRevision:
     origin: str
     revid: int | None = None
     timestamp: str | None = None
+
+
+@dataclass(slots=True)
+class ArchivedEvent:
+    """An event as the archive keeps it: stable id, place in its day, and whether the
+    portal still shows it."""
+
+    id: str
+    event: Event
+    position: int
+    removed: bool = False
+    removed_at: str | None = None
+    moved_to: str | None = None
+    first_seen: str = ""
+
+    def to_export(self) -> dict:
+        """The `export events` line: the public contract of one event."""
+        event = self.event
+        return {
+            "id": self.id,
+            "date": event.date.isoformat(),
+            "category": event.category,
+            "stories": [story.text for story in event.stories],
+            "text": event.text,
+            "links": [{"target": link.target, "label": link.label} for link in event.links],
+            "sources": [{"url": source.url, "name": source.name} for source in event.sources],
+            "removed": self.removed,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class EventVersion:
+    """One wording of an event and the revision that first showed it."""
+
+    seq: int
+    revid: int | None
+    timestamp: str
+    text: str
+    category: str | None
+    stories: tuple[str, ...]
+    sources: tuple[Source, ...]

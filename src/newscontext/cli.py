@@ -1,0 +1,178 @@
+"""Command line: parse options, call Archive, print. No logic of its own."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+from rich.tree import Tree
+
+from . import __version__
+from .archive import Archive
+from .ingest import IngestReport
+from .settings import Settings
+
+err = Console(stderr=True)
+out = Console()
+
+
+class _Date(click.ParamType):
+    name = "YYYY-MM-DD"
+
+    def convert(self, value, param, ctx):  # type: ignore[override]
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a date like 2016-01-19", param, ctx)
+
+
+DATE = _Date()
+
+
+@click.group()
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), envvar="NEWSCONTEXT_DB",
+              help="Archive file (default: newscontext.sqlite3 in your data directory; "
+                   "or set NEWSCONTEXT_DB).")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.version_option(__version__, prog_name="newscontext")
+@click.pass_context
+def main(ctx: click.Context, db: Path | None, verbose: int) -> None:
+    """newscontext: Wikipedia's Current Events Portal as an open news archive."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(message)s",
+                        handlers=[RichHandler(console=err, show_path=False)])
+    ctx.obj = Settings.from_env(db=db)
+
+
+def _archive(ctx: click.Context) -> Archive:
+    archive = Archive(ctx.obj)
+    ctx.call_on_close(archive.close)
+    return archive
+
+
+@main.command()
+@click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--api", is_flag=True, help="Fetch day pages from the MediaWiki Action API.")
+@click.option("--from", "first", type=DATE, help="First day to fetch (with --api).")
+@click.option("--to", "last", type=DATE, help="Last day to fetch (with --api; default --from).")
+@click.option("--api-url", help="MediaWiki API endpoint (default: English Wikipedia).")
+@click.pass_context
+def ingest(ctx: click.Context, sources: tuple[Path, ...], api: bool, first: date | None,
+           last: date | None, api_url: str | None) -> None:
+    """Load day pages into the archive from files, folders (.wiki, .xml, .html) or the API."""
+    if api_url:
+        ctx.obj.api_url = api_url
+    archive = _archive(ctx)
+    if api:
+        if sources:
+            raise click.UsageError("give either SOURCE files or --api, not both")
+        if first is None:
+            raise click.UsageError("--api needs --from (and optionally --to)")
+        try:
+            report = archive.ingest_api(first, last or first)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from exc
+    else:
+        if not sources:
+            raise click.UsageError("give SOURCE files or folders, or --api --from DATE")
+        report = archive.ingest_paths(sources)
+    _print_report(report)
+    if report.errors:
+        ctx.exit(2)  # partial success: everything readable was ingested
+
+
+def _print_report(report: IngestReport) -> None:
+    err.print(
+        f"{report.revisions} revisions of {len(report.days)} days ingested "
+        f"({report.unchanged} unchanged, {report.older} older kept unapplied): "
+        f"{report.added} events added, {report.changed} changed, {report.removed} removed, "
+        f"{report.moved} moved"
+    )
+    if report.warnings:
+        err.print(f"{len(report.warnings)} parse warnings (see `newscontext stats`):")
+        for warning in report.warnings[:10]:
+            err.print(f"  [yellow]{warning}[/]", markup=True, highlight=False)
+    for error in report.errors:
+        err.print(f"[red]error:[/] {error}", highlight=False)
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(["events"]))
+@click.pass_context
+def export(ctx: click.Context, kind: str) -> None:
+    """Print the archive as JSON Lines on stdout (events: one per line, portal order)."""
+    archive = _archive(ctx)
+    write = sys.stdout.write
+    for archived in archive.events():
+        write(json.dumps(archived.to_export(), ensure_ascii=False) + "\n")
+
+
+@main.command()
+@click.argument("day", type=DATE)
+@click.option("--all", "show_removed", is_flag=True, help="Also show removed events.")
+@click.pass_context
+def show(ctx: click.Context, day: date, show_removed: bool) -> None:
+    """Print one day as a tree: category > stories > events with their sources."""
+    archive = _archive(ctx)
+    events = [a for a in archive.day(day) if show_removed or not a.removed]
+    if not events:
+        err.print(f"no events for {day.isoformat()} in {ctx.obj.db}")
+        ctx.exit(1)
+    tree = Tree(f"[bold]{day.isoformat()}[/]")
+    nodes: dict[tuple, Tree] = {}
+    for archived in events:
+        event = archived.event
+        path: tuple = (event.category,)
+        parent = nodes.get(path)
+        if parent is None:
+            parent = nodes[path] = tree.add(f"[bold cyan]{event.category or '(no category)'}[/]")
+        for story in event.stories:
+            path += (story.text,)
+            node = nodes.get(path)
+            if node is None:
+                node = nodes[path] = parent.add(f"[magenta]{story.text}[/]")
+            parent = node
+        label = event.text + (" [red](removed)[/]" if archived.removed else "")
+        leaf = parent.add(f"{label} [dim]{archived.id}[/]")
+        for source in event.sources:
+            leaf.add(f"[green]{source.name}[/] [dim]{source.url}[/]")
+    out.print(tree, highlight=False)
+
+
+@main.command()
+@click.pass_context
+def stats(ctx: click.Context) -> None:
+    """Print counts per year, parse warnings and input errors."""
+    data = _archive(ctx).stats()
+    totals = data["totals"]
+    table = Table(title=f"{ctx.obj.db}")
+    for column in ("year", "days", "events", "removed", "sources"):
+        table.add_column(column, justify="right")
+    for row in data["years"]:
+        table.add_row(row["year"], str(row["days"]), str(row["events"]), str(row["removed"]),
+                      str(row["sources"]))
+    out.print(table)
+    out.print(
+        f"{totals['days']} days, {totals['revisions']} revisions, {totals['events']} events, "
+        f"{totals['removed']} removed, {totals['versions']} versions"
+    )
+    out.print(f"{len(data['warnings'])} parse warnings")
+    for warning in data["warnings"]:
+        out.print(f"  {warning}", highlight=False, markup=False)
+    if data["errors"]:
+        out.print(f"{len(data['errors'])} recent input errors")
+        for at, place, message in data["errors"]:
+            out.print(f"  {at} {place}: {message}", highlight=False, markup=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

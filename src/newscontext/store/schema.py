@@ -1,0 +1,94 @@
+"""The archive's SQLite schema and its migrations (the only place that defines tables)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+# Each entry migrates the schema from version i to i+1; never edit a released entry.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE revisions (
+        id          INTEGER PRIMARY KEY,
+        date        TEXT NOT NULL,          -- the day page's date, YYYY-MM-DD
+        revid       INTEGER,                -- MediaWiki revision id, when the input says
+        timestamp   TEXT,                   -- revision time, UTC ISO 8601, when known
+        format      TEXT NOT NULL,          -- 'wikitext' or 'html'
+        origin      TEXT NOT NULL,          -- file path, export file, or api:<title>
+        sha256      TEXT NOT NULL,          -- of the raw text: same text = same revision
+        content     BLOB NOT NULL,          -- raw text, zlib-compressed
+        ingested_at TEXT NOT NULL,
+        applied     INTEGER NOT NULL DEFAULT 0,  -- 1 once its events were merged
+        UNIQUE (date, sha256)
+    );
+    CREATE INDEX revisions_by_revid ON revisions (revid);
+
+    CREATE TABLE days (
+        date        TEXT PRIMARY KEY,
+        revision_id INTEGER NOT NULL REFERENCES revisions (id),  -- what the events reflect
+        revid       INTEGER,
+        timestamp   TEXT,
+        updated_at  TEXT NOT NULL
+    );
+
+    CREATE TABLE events (
+        id          TEXT PRIMARY KEY,       -- stable across rewording and moves
+        date        TEXT NOT NULL,
+        position    INTEGER NOT NULL,       -- portal order within the day
+        category    TEXT,
+        stories     TEXT NOT NULL,          -- JSON [{"text", "links": [{"target","label"}]}]
+        text        TEXT NOT NULL,
+        links       TEXT NOT NULL,          -- JSON [{"target","label"}]
+        sources     TEXT NOT NULL,          -- JSON [{"url","name"}]
+        removed     INTEGER NOT NULL DEFAULT 0,
+        removed_at  TEXT,
+        moved_to    TEXT,                   -- the event it became on another day, if known
+        first_seen  TEXT NOT NULL,
+        revision_id INTEGER NOT NULL REFERENCES revisions (id),  -- last revision it was in
+        change_seq  INTEGER NOT NULL        -- bumped on every change, for incremental stages
+    );
+    CREATE INDEX events_by_date ON events (date, position);
+    CREATE INDEX events_by_change ON events (change_seq);
+
+    CREATE TABLE event_versions (
+        event_id    TEXT NOT NULL REFERENCES events (id),
+        seq         INTEGER NOT NULL,       -- 1 = first version
+        revision_id INTEGER NOT NULL REFERENCES revisions (id),
+        revid       INTEGER,
+        timestamp   TEXT NOT NULL,          -- revision time, or ingest time if unknown
+        date        TEXT NOT NULL,
+        category    TEXT,
+        stories     TEXT NOT NULL,
+        text        TEXT NOT NULL,
+        links       TEXT NOT NULL,
+        sources     TEXT NOT NULL,
+        PRIMARY KEY (event_id, seq)
+    );
+
+    CREATE TABLE warnings (
+        revision_id INTEGER NOT NULL REFERENCES revisions (id),
+        date        TEXT NOT NULL,
+        line        INTEGER NOT NULL,
+        message     TEXT NOT NULL,
+        text        TEXT NOT NULL
+    );
+    CREATE INDEX warnings_by_revision ON warnings (revision_id);
+
+    CREATE TABLE errors (                  -- inputs that could not be read at all
+        id          INTEGER PRIMARY KEY,
+        at          TEXT NOT NULL,
+        place       TEXT NOT NULL,          -- file, day or URL
+        message     TEXT NOT NULL
+    );
+
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    INSERT INTO meta (key, value) VALUES ('change_seq', '0');
+    """,
+]
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring the database to the newest schema, one transaction per step."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    for target, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        with conn:
+            conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {target};\nCOMMIT;")

@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Set-up and everyday tasks, needing nothing but Python 3.11:
+
+    python3 tasks.py demo   # install into .venv, ingest the bundled real sample, show it
+    python3 tasks.py test   # install into .venv, run ruff and the test suite
+
+Each task creates `.venv` (once) and installs the project with its test tools into it, so a
+fresh clone needs no other step.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".installed"
+SAMPLE = [ROOT / "tests" / "fixtures" / "wikitext", ROOT / "tests" / "fixtures" / "html-kiwicopple"]
+DEMO_DB = ROOT / "demo" / "newscontext.sqlite3"
+
+
+def run(*command: str | Path, check: bool = True) -> int:
+    print("+", " ".join(str(part) for part in command), flush=True)
+    return subprocess.run([str(part) for part in command], cwd=ROOT, check=check).returncode
+
+
+def install() -> None:
+    """Create the virtualenv and install the project, again only when pyproject changed."""
+    if sys.version_info < (3, 11):
+        sys.exit(f"newscontext needs Python 3.11 or newer, not {sys.version.split()[0]}")
+    if not (BIN / "python").exists():
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    pyproject = ROOT / "pyproject.toml"
+    if STAMP.exists() and STAMP.stat().st_mtime >= pyproject.stat().st_mtime:
+        return
+    run(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    run(BIN / "python", "-m", "pip", "install", "--quiet", "-e", ".[test]")
+    STAMP.touch()
+
+
+def demo() -> None:
+    install()
+    DEMO_DB.parent.mkdir(exist_ok=True)
+    cli = [BIN / "newscontext", "--db", DEMO_DB]
+    run(*cli, "ingest", *SAMPLE)
+    run(*cli, "stats")
+    run(*cli, "show", "2016-01-19")
+    print(f"\nThe archive is {DEMO_DB}; try `{BIN / 'newscontext'} --db {DEMO_DB} export events`.")
+
+
+def test() -> None:
+    install()
+    run(BIN / "ruff", "check", "src", "tests", "benchmarks", "tasks.py")
+    sys.exit(run(BIN / "python", "-m", "pytest", *sys.argv[2:], check=False))
+
+
+TASKS = {"demo": demo, "test": test, "install": install}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in TASKS:
+        sys.exit(f"usage: python3 tasks.py {{{'|'.join(TASKS)}}} [pytest arguments]")
+    TASKS[sys.argv[1]]()

@@ -1,0 +1,292 @@
+"""Ingest keeps events' identity across real kinds of edits, and loses nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from conftest import HTML_PARSE_API, WIKITEXT, export_xml, wikitext
+
+from newscontext import Archive, Settings
+
+DAY = date(2016, 1, 19)
+JIHADI = "confirms the death of militant [[Jihadi John]] in an airstrike in November."
+JIHADI_LINE = (
+    "**[[Islamic State of Iraq and the Levant|ISIL]] confirms the death of militant "
+    "[[Jihadi John]] in an airstrike in November. [https://www.bbc.com/news/uk-35358101 (BBC)]\n"
+)
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def by_text(archive: Archive, fragment: str, *, removed: bool | None = None) -> list:
+    found = [a for a in archive.events() if fragment in a.event.text]
+    if removed is not None:
+        found = [a for a in found if a.removed == removed]
+    return found
+
+
+def export_lines(archive: Archive) -> list[dict]:
+    return [a.to_export() for a in archive.events()]
+
+
+def test_ingest_real_days_and_export_contract(archive: Archive):
+    report = archive.ingest_paths([WIKITEXT])
+    assert report.errors == []
+    assert report.revisions == len(list(WIKITEXT.glob("*.wiki"))) == 13
+    lines = export_lines(archive)
+    assert len(lines) == report.added > 200
+    keys = {"id", "date", "category", "stories", "text", "links", "sources", "removed"}
+    assert all(set(line) == keys for line in lines)
+    assert [(x["date"]) for x in lines] == sorted(x["date"] for x in lines)
+    sohr = [x for x in lines if x["text"].startswith("The Syrian Observatory for Human Rights "
+                                                     "claims that scores")]
+    assert len(sohr) == 1
+    assert sohr[0]["date"] == "2016-01-19"
+    assert sohr[0]["category"] == "Armed conflicts and attacks"
+    assert sohr[0]["stories"] == ["Syrian Civil War"]
+    assert sohr[0]["sources"][0]["name"] == "Jerusalem Post"
+    assert len({x["id"] for x in lines}) == len(lines)
+
+
+def test_ids_are_reproducible_in_a_fresh_archive(tmp_path: Path):
+    ids = []
+    for name in ("a", "b"):
+        with Archive(Settings(db=tmp_path / f"{name}.sqlite3")) as archive:
+            archive.ingest_paths([WIKITEXT / "2016-01-19.wiki"])
+            ids.append([a.id for a in archive.events()])
+    assert ids[0] == ids[1] and len(ids[0]) == 12
+
+
+def test_same_ingest_twice_changes_nothing(archive: Archive):
+    archive.ingest_paths([WIKITEXT])
+    before = export_lines(archive)
+    totals = archive.stats()["totals"]
+    report = archive.ingest_paths([WIKITEXT])
+    assert report.unchanged == 13 and report.revisions == 0 and report.added == 0
+    assert export_lines(archive) == before
+    assert archive.stats()["totals"] == totals
+
+
+def test_reworded_event_keeps_id_and_records_versions(archive: Archive, tmp_path: Path):
+    original = wikitext("2016-01-19")
+    archive.ingest_paths([write(tmp_path / "r1", "2016-01-19.wiki", original)])
+    (before,) = by_text(archive, "confirms the death of militant Jihadi John")
+    edited = original.replace(JIHADI, "says that militant [[Jihadi John]] died in a November "
+                                      "airstrike in [[Raqqa]].")
+    report = archive.ingest_paths([write(tmp_path / "r2", "2016-01-19.wiki", edited)])
+    assert report.changed == 1 and report.added == 0 and report.removed == 0
+    (after,) = by_text(archive, "died in a November airstrike in Raqqa")
+    assert after.id == before.id
+    versions = archive.versions(after.id)
+    assert [v.text for v in versions] == [before.event.text, after.event.text]
+    assert by_text(archive, "confirms the death of militant Jihadi John") == []
+
+
+def test_added_source_and_story_move_keep_id(archive: Archive, tmp_path: Path):
+    original = wikitext("2016-01-19")
+    archive.ingest_paths([write(tmp_path / "r1", "2016-01-19.wiki", original)])
+    (before,) = by_text(archive, "Jihadi John")
+    # Moved from "Syrian Civil War" to the Iraqi Civil War story, and a source added.
+    moved = original.replace(JIHADI_LINE, "")
+    moved = moved.replace(
+        "*[[Iraqi Civil War (2014–2017)]]\n",
+        "*[[Iraqi Civil War (2014–2017)]]\n" + JIHADI_LINE.rstrip("\n")
+        + " [https://www.reuters.com/article/jihadi-john (Reuters)]\n",
+    )
+    assert moved != original
+    report = archive.ingest_paths([write(tmp_path / "r2", "2016-01-19.wiki", moved)])
+    assert report.added == 0 and report.removed == 0 and report.changed == 1
+    (after,) = by_text(archive, "Jihadi John")
+    assert after.id == before.id
+    assert [s.text for s in after.event.stories] == ["Iraqi Civil War (2014–2017)"]
+    assert [s.name for s in after.event.sources] == ["BBC", "Reuters"]
+
+
+def test_vanished_event_is_marked_removed_and_can_return(archive: Archive, tmp_path: Path):
+    original = wikitext("2016-01-19")
+    archive.ingest_paths([write(tmp_path / "r1", "2016-01-19.wiki", original)])
+    (before,) = by_text(archive, "Jihadi John")
+    report = archive.ingest_paths(
+        [write(tmp_path / "r2", "2016-01-19.wiki", original.replace(JIHADI_LINE, ""))]
+    )
+    assert report.removed == 1
+    (gone,) = by_text(archive, "Jihadi John")
+    assert gone.id == before.id and gone.removed and gone.removed_at
+    assert len(list(archive.events())) == 12  # kept, never deleted
+    exported = [x for x in export_lines(archive) if x["id"] == before.id]
+    assert exported[0]["removed"] is True
+    report = archive.ingest_paths(
+        [write(tmp_path / "r3", "2016-01-19.wiki", original + "\n<!-- restored -->")]
+    )
+    (back,) = by_text(archive, "Jihadi John")
+    assert back.id == before.id and not back.removed
+
+
+def test_event_moved_to_another_day_keeps_id(archive: Archive, tmp_path: Path):
+    """An editor moves an event to the previous day's page (one ingest run)."""
+    day18, day19 = wikitext("2016-01-18"), wikitext("2016-01-19")
+    archive.ingest_paths([write(tmp_path / "r1", "2016-01-18.wiki", day18),
+                          write(tmp_path / "r1", "2016-01-19.wiki", day19)])
+    (before,) = by_text(archive, "Jihadi John")
+    new18 = day18.replace(";Armed conflicts and attacks\n",
+                          ";Armed conflicts and attacks\n*[[Syrian Civil War]]\n" + JIHADI_LINE, 1)
+    assert new18 != day18
+    report = archive.ingest_paths([write(tmp_path / "r2", "2016-01-18.wiki", new18),
+                                   write(tmp_path / "r2", "2016-01-19.wiki",
+                                         day19.replace(JIHADI_LINE, ""))])
+    assert report.moved == 1
+    (after,) = by_text(archive, "Jihadi John")
+    assert after.id == before.id and after.event.date == date(2016, 1, 18)
+    assert not after.removed
+
+
+def test_move_across_runs_points_old_event_to_new(archive: Archive, tmp_path: Path):
+    """The new day was ingested (and published) first: the old event points to it."""
+    day18, day19 = wikitext("2016-01-18"), wikitext("2016-01-19")
+    archive.ingest_paths([write(tmp_path / "r1", "2016-01-18.wiki", day18),
+                          write(tmp_path / "r1", "2016-01-19.wiki", day19)])
+    new18 = day18.replace(";Armed conflicts and attacks\n",
+                          ";Armed conflicts and attacks\n*[[Syrian Civil War]]\n" + JIHADI_LINE, 1)
+    archive.ingest_paths([write(tmp_path / "r2", "2016-01-18.wiki", new18)])
+    archive.ingest_paths([write(tmp_path / "r3", "2016-01-19.wiki",
+                                day19.replace(JIHADI_LINE, ""))])
+    old = by_text(archive, "Jihadi John", removed=True)
+    new = by_text(archive, "Jihadi John", removed=False)
+    assert len(old) == 1 and len(new) == 1
+    assert old[0].moved_to == new[0].id
+
+
+def test_older_revision_is_kept_but_not_applied(archive: Archive, tmp_path: Path):
+    newer = wikitext("2016-01-19")
+    older = newer.replace(JIHADI_LINE, "")
+    export = tmp_path / "export.xml"
+    export.write_text(export_xml({DAY: [(200, "2016-01-20T09:41:00Z", newer)]}), encoding="utf-8")
+    archive.ingest_paths([export])
+    export.write_text(export_xml({DAY: [(100, "2016-01-19T14:02:00Z", older)]}), encoding="utf-8")
+    report = archive.ingest_paths([export])
+    assert report.older == 1 and report.removed == 0
+    assert not by_text(archive, "Jihadi John")[0].removed
+    assert archive.stats()["totals"]["revisions"] == 2  # raw text of both kept
+
+
+def test_versions_carry_revision_ids_and_times(archive: Archive, tmp_path: Path):
+    first = wikitext("2016-01-19")
+    second = first.replace(JIHADI, "announces that militant [[Jihadi John]] was killed in an "
+                                   "airstrike in November.")
+    export = tmp_path / "export.xml"
+    export.write_text(export_xml({DAY: [(100, "2016-01-19T14:02:00Z", first),
+                                        (101, "2016-01-20T09:41:00Z", second)]}), encoding="utf-8")
+    report = archive.ingest_paths([export])
+    assert report.revisions == 2 and report.changed == 1
+    (event,) = by_text(archive, "Jihadi John")
+    versions = archive.versions(event.id)
+    assert [(v.revid, v.timestamp) for v in versions] == [
+        (100, "2016-01-19T14:02:00Z"), (101, "2016-01-20T09:41:00Z")]
+    assert "announces that" in versions[-1].text
+
+
+def test_html_then_newer_wikitext_keeps_real_rewordings(archive: Archive):
+    """The real parse-API HTML of 2026-03-06..09 is an earlier revision than the wikitext."""
+    first = archive.ingest_paths(sorted(HTML_PARSE_API.glob("2026-03-0*.html")))
+    second = archive.ingest_paths(sorted(WIKITEXT.glob("2026-03-0*.wiki")))
+    assert first.added == 89
+    assert second.changed >= 15 and second.added <= 6 and second.removed <= 4
+    (solidarity,) = by_text(archive, "rally in solidarity with Iran")
+    texts = [v.text for v in archive.versions(solidarity.id)]
+    assert len(texts) == 2 and "rally in solitary with Iran" in texts[0]
+
+
+def test_bad_inputs_are_named_and_the_rest_is_ingested(archive: Archive, tmp_path: Path):
+    good = write(tmp_path / "in", "2016-01-19.wiki", wikitext("2016-01-19"))
+    (tmp_path / "in" / "2016-01-18.wiki").write_bytes(b"\xff\xfe broken \x80 bytes")
+    write(tmp_path / "in", "notes.wiki", "*no date in this name")
+    write(tmp_path / "in", "2016-01-17.xml", "<mediawiki><page><title>Portal:Current")
+    report = archive.ingest_paths([tmp_path / "in", tmp_path / "missing-folder"])
+    joined = "\n".join(report.errors)
+    assert "2016-01-18.wiki" in joined and "UTF-8" in joined
+    assert "notes.wiki" in joined and "YYYY-MM-DD" in joined
+    assert "2016-01-17.xml" in joined and "malformed XML" in joined
+    assert "missing-folder" in joined
+    assert report.revisions == 1 and len(list(archive.events())) == 12
+    assert good.name in {Path(r.origin).name for r in archive.store.revisions(DAY)}
+    assert len(archive.stats()["errors"]) == 4
+
+
+def test_warnings_name_day_and_line(archive: Archive, tmp_path: Path):
+    text = wikitext("2016-01-19").replace(
+        ";Arts and culture\n", ";Arts and culture\nThis line is not a bullet.\n", 1)
+    report = archive.ingest_paths([write(tmp_path, "2016-01-19.wiki", text)])
+    lines = text.splitlines()
+    (warning,) = report.warnings
+    assert warning.date == DAY and lines[warning.line - 1] == "This line is not a bullet."
+    assert len(list(archive.events())) == 12
+    assert [str(w) for w in archive.warnings()] == [str(warning)]
+
+
+def _synthetic_history(days: int, revisions: int) -> dict[date, list[tuple[int, str, str]]]:
+    """Real day pages, each with a history of small edits, to make an ingest take a while."""
+    pages = {}
+    sources = sorted(WIKITEXT.glob("*.wiki"))
+    revid = 1000
+    for n in range(days):
+        text = sources[n % len(sources)].read_text(encoding="utf-8")
+        day = date(2010, 1, 1).fromordinal(date(2010, 1, 1).toordinal() + n)
+        history = []
+        for r in range(revisions):
+            revid += 1
+            history.append((revid, f"2010-01-01T00:{r // 60:02d}:{r % 60:02d}Z",
+                            text + f"\n<!-- edit {r} -->\n*An added line number {r}. "
+                                   f"[http://example.org/{r} (Example)]"))
+        pages[day] = history
+    return pages
+
+
+def test_killed_ingest_leaves_a_consistent_archive_that_the_next_run_completes(tmp_path: Path):
+    export = tmp_path / "history.xml"
+    export.write_text(export_xml(_synthetic_history(days=40, revisions=12)), encoding="utf-8")
+    command = [sys.executable, "-m", "newscontext", "--db", str(tmp_path / "killed.sqlite3"),
+               "ingest", str(export)]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    db = tmp_path / "killed.sqlite3"
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        try:
+            with sqlite3.connect(db, timeout=1) as conn:
+                if conn.execute("SELECT COUNT(*) FROM revisions").fetchone()[0] >= 30:
+                    break
+        except sqlite3.Error:
+            continue
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        done = conn.execute("SELECT COUNT(*) FROM revisions").fetchone()[0]
+    assert 30 <= done < 480, "the kill should land mid-run"
+    subprocess.run(command, env=env, check=True, stderr=subprocess.DEVNULL)
+    clean = tmp_path / "clean.sqlite3"
+    subprocess.run([*command[:4], str(clean), *command[5:]], env=env, check=True,
+                   stderr=subprocess.DEVNULL)
+
+    def dump(path: Path) -> list[str]:
+        result = subprocess.run([sys.executable, "-m", "newscontext", "--db", str(path),
+                                 "export", "events"], env=env, check=True, capture_output=True,
+                                text=True)
+        return result.stdout.splitlines()
+
+    resumed, reference = dump(db), dump(clean)
+    assert resumed == reference and len(reference) > 500

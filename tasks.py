@@ -31,7 +31,7 @@ def run(*command: str | Path, check: bool = True) -> int:
 
 def install() -> None:
     """Create the virtualenv and install the project, again only when pyproject changed."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 (this runs on whatever python3 is found)
         sys.exit(f"newscontext needs Python 3.11 or newer, not {sys.version.split()[0]}")
     if not (BIN / "python").exists():
         venv.EnvBuilder(with_pip=True).create(VENV)

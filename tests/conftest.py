@@ -11,6 +11,8 @@ import pytest
 from newscontext import Archive, Settings
 from newscontext.portal.titles import day_title
 
+pytest_plugins = ["mwapi"]  # the `fake_wiki` fixture: a local server answering like the API
+
 FIXTURES = Path(__file__).parent / "fixtures"
 WIKITEXT = FIXTURES / "wikitext"
 HTML_PARSE_API = FIXTURES / "html-parse-api"

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
-from .ingest import IngestReport, Ingester
+from .ingest import Ingester, IngestReport
 from .model import ArchivedEvent, EventVersion, ParseWarning
 from .portal.inputs import InputError, read_paths
 from .settings import Settings
@@ -58,11 +58,13 @@ class Archive:
         with PortalAPI(self.settings) as api:
             for result in api.fetch_days(days, known):
                 if result.error:
-                    ingester.error(result.date.isoformat(), result.error)
+                    ingester.error("api", result.error)  # the message names the day
                 elif result.revision is not None:
                     ingester.add(result.revision)
                 elif result.unchanged:
                     ingester.report.unchanged += 1
+                elif result.missing:
+                    ingester.report.missing.append(result.date)
         return ingester.finish()
 
     # -- reading ---------------------------------------------------------------------------

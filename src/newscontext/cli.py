@@ -97,6 +97,9 @@ def _print_report(report: IngestReport) -> None:
         f"{report.added} events added, {report.changed} changed, {report.removed} removed, "
         f"{report.moved} moved"
     )
+    if report.missing:
+        err.print(f"{len(report.missing)} days have no portal page: "
+                  + ", ".join(day.isoformat() for day in report.missing[:10]))
     if report.warnings:
         err.print(f"{len(report.warnings)} parse warnings (see `newscontext stats`):")
         for warning in report.warnings[:10]:

@@ -71,15 +71,9 @@ class IngestReport:
     changed: int = 0
     removed: int = 0
     moved: int = 0
+    missing: list[date] = field(default_factory=list)  # days the wiki has no page for
     warnings: list[ParseWarning] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-
-    def merge(self, other: IngestReport) -> None:
-        for name in ("revisions", "unchanged", "older", "added", "changed", "removed", "moved"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.days |= other.days
-        self.warnings += other.warnings
-        self.errors += other.errors
 
 
 class Ingester:

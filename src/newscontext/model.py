@@ -122,3 +122,39 @@ class EventVersion:
     category: str | None
     stories: tuple[str, ...]
     sources: tuple[Source, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TitleInfo:
+    """What the wiki says about a link target: where it redirects, its page and item."""
+
+    title: str
+    canonical: str
+    pageid: int | None = None
+    wikidata: str | None = None
+    disambiguation: bool = False
+    missing: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """One thing the archive links to: a canonical Wikipedia title."""
+
+    title: str
+    slug: str
+    labels: tuple[str, ...]
+    wikidata: str | None
+    events: int
+
+    def to_export(self) -> dict:
+        return {"title": self.title, "slug": self.slug, "labels": list(self.labels),
+                "wikidata": self.wikidata, "events": self.events}
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    """Another event related to one event, by the score of what they share."""
+
+    id: str
+    score: float
+    shared: tuple[str, ...]

@@ -38,8 +38,11 @@ class Settings:
     api_maxlag: int = 5
     api_retries: int = 5
     api_timeout: float = 30.0
-    # Longest wait we accept from a Retry-After header before giving up on a request.
+    # Longest single wait between retries, whatever a Retry-After header asks for.
     api_max_backoff: float = 120.0
+    # First wait (seconds) before a retry when the server names none; doubles per try.
+    # A setting so tests can make it tiny.
+    api_backoff_base: float = 1.0
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

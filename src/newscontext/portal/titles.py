@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import date
+from pathlib import Path
 from urllib.parse import unquote
 
 _SPACES = re.compile(r"[\s_\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
@@ -70,3 +71,41 @@ def day_of_title(title: str) -> date | None:
         return date(int(year), months.index(month_name.lower()) + 1, int(day_number))
     except ValueError:
         return None
+
+
+# Redirects can chain (A -> B -> C); MediaWiki itself follows one hop, tables may hold more.
+MAX_REDIRECT_HOPS = 10
+
+
+def read_redirect_table(path: Path) -> tuple[dict[str, str], list[str]]:
+    """A `from<TAB>to` file (one redirect a line; `#` comments and blank lines allowed) as
+    {normalised from: normalised to}, and a message for every line that is not one."""
+    redirects: dict[str, str] = {}
+    problems: list[str] = []
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
+            line = line.rstrip("\r\n")
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            parts = line.split("\t")
+            if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
+                problems.append(f"{path} line {number}: expected 'from<TAB>to', got {line[:80]!r}")
+                continue
+            source, target = normalize_title(parts[0]), normalize_title(parts[1])
+            if source and target and source != target:
+                redirects[source] = target
+    return redirects, problems
+
+
+def follow_redirects(title: str, redirects: dict[str, str]) -> str:
+    """Where a title ends up after its redirects (the title itself if it is not one, or if
+    the chain loops)."""
+    seen = {title}
+    current = title
+    for _ in range(MAX_REDIRECT_HOPS):
+        nxt = redirects.get(current)
+        if nxt is None or nxt in seen:
+            return current if nxt is None else title
+        seen.add(nxt)
+        current = nxt
+    return current

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -17,13 +17,16 @@ from pathlib import Path
 
 from ..model import (
     ArchivedEvent,
+    Entity,
     Event,
     EventVersion,
     Link,
     PageRevision,
     ParseWarning,
+    Related,
     Source,
     Story,
+    TitleInfo,
 )
 from .schema import migrate
 
@@ -258,7 +261,8 @@ class Store:
         event = archived.event
         self.conn.execute(
             "INSERT INTO events (id, date, position, category, stories, text, links, sources, "
-            "removed, first_seen, revision_id, change_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+            "removed, first_seen, revision_id, change_seq) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
             (archived.id, event.date.isoformat(), archived.position, event.category,
              _stories_json(event.stories), event.text, _links_json(event.links),
              _sources_json(event.sources), archived.first_seen, revision_id, change),
@@ -394,3 +398,157 @@ class Store:
             "removed": one("SELECT COUNT(*) FROM events WHERE removed = 1").fetchone()[0],
             "versions": one("SELECT COUNT(*) FROM event_versions").fetchone()[0],
         }
+
+    # -- titles and entities ---------------------------------------------------------------
+
+    def link_targets(self) -> set[str]:
+        """Every link target written in an event or in a story heading above one."""
+        rows = self.conn.execute(
+            "SELECT json_extract(j.value, '$.target') FROM events e, json_each(e.links) j "
+            "UNION SELECT json_extract(l.value, '$.target') FROM events e, "
+            "json_each(e.stories) s, json_each(json_extract(s.value, '$.links')) l"
+        )
+        return {row[0] for row in rows if row[0]}
+
+    def known_titles(self) -> set[str]:
+        return {row[0] for row in self.conn.execute("SELECT title FROM titles")}
+
+    def save_titles(self, infos: Iterable[TitleInfo], origin: str, at: str) -> int:
+        """Upsert what was learnt about titles; returns how many canonical titles changed."""
+        before = dict(self.conn.execute("SELECT title, canonical FROM titles").fetchall())
+        rows = [(i.title, i.canonical, i.pageid, i.wikidata, int(i.disambiguation),
+                 int(i.missing), origin, at) for i in infos]
+        self.conn.executemany(
+            "INSERT INTO titles (title, canonical, pageid, wikidata, disambiguation, missing, "
+            "origin, resolved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (title) DO UPDATE "
+            "SET canonical = excluded.canonical, pageid = excluded.pageid, "
+            "wikidata = excluded.wikidata, disambiguation = excluded.disambiguation, "
+            "missing = excluded.missing, origin = excluded.origin, "
+            "resolved_at = excluded.resolved_at",
+            rows,
+        )
+        return sum(1 for row in rows if before.get(row[0], row[0]) != row[1])
+
+    _CONTEXT_SQL = (
+        "SELECT e.id AS event_id, COALESCE(t.canonical, x.target) AS entity, x.label, "
+        "x.in_text, x.in_story FROM ("
+        "  SELECT e.id, json_extract(j.value, '$.target') AS target, "
+        "         json_extract(j.value, '$.label') AS label, 1 AS in_text, 0 AS in_story "
+        "  FROM events e, json_each(e.links) j "
+        "  UNION ALL "
+        "  SELECT e.id, json_extract(l.value, '$.target'), json_extract(l.value, '$.label'), 0, 1 "
+        "  FROM events e, json_each(e.stories) s, json_each(json_extract(s.value, '$.links')) l"
+        ") x JOIN events e ON e.id = x.id LEFT JOIN titles t ON t.title = x.target "
+        "WHERE x.target IS NOT NULL AND x.target != ''"
+    )
+
+    def rebuild_entities(self, make_slug: Callable[[str, set[str]], str]) -> int:
+        """Recompute every event's context and every entity's labels from the events and
+        what is known of titles. Slugs of existing entities never change. Returns the
+        number of new entities. A full pass is a few SQL statements, cheap at archive scale."""
+        conn = self.conn
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS ctx (event_id, entity, label, in_text, "
+                     "in_story)")
+        conn.execute("DELETE FROM temp.ctx")
+        conn.execute(f"INSERT INTO temp.ctx {self._CONTEXT_SQL}")
+        taken = {row[0] for row in conn.execute("SELECT slug FROM entities")}
+        new = [row[0] for row in conn.execute(
+            "SELECT DISTINCT entity FROM temp.ctx WHERE entity NOT IN (SELECT title FROM entities) "
+            "ORDER BY entity")]
+        rows = []
+        for title in new:
+            slug = make_slug(title, taken)
+            taken.add(slug)
+            rows.append((title, slug))
+        conn.executemany("INSERT INTO entities (title, slug) VALUES (?, ?)", rows)
+        conn.execute(
+            "UPDATE entities SET (wikidata, pageid, disambiguation) = (SELECT t.wikidata, "
+            "t.pageid, t.disambiguation FROM titles t WHERE t.canonical = entities.title "
+            "ORDER BY t.wikidata IS NULL, t.title = entities.title DESC LIMIT 1) "
+            "WHERE EXISTS (SELECT 1 FROM titles t WHERE t.canonical = entities.title)"
+        )
+        conn.execute("DELETE FROM event_entities")
+        conn.execute(
+            "INSERT INTO event_entities (event_id, entity, in_text, in_story) "
+            "SELECT event_id, entity, MAX(in_text), MAX(in_story) FROM temp.ctx "
+            "GROUP BY event_id, entity"
+        )
+        conn.execute("DELETE FROM entity_labels")
+        conn.execute(
+            "INSERT INTO entity_labels (entity, label, uses) SELECT entity, label, COUNT(*) "
+            "FROM temp.ctx WHERE label IS NOT NULL AND label != '' GROUP BY entity, label"
+        )
+        conn.execute("DELETE FROM temp.ctx")
+        return len(rows)
+
+    def iter_entities(self) -> Iterator[Entity]:
+        """Every entity with an event, by title; `events` counts events still on the portal."""
+        labels: dict[str, list[str]] = {}
+        for entity, label in self.conn.execute(
+            "SELECT entity, label FROM entity_labels ORDER BY entity, uses DESC, label"
+        ):
+            labels.setdefault(entity, []).append(label)
+        rows = self.conn.execute(
+            "SELECT n.title, n.slug, n.wikidata, COUNT(e.id) AS events FROM entities n "
+            "JOIN event_entities x ON x.entity = n.title "
+            "LEFT JOIN events e ON e.id = x.event_id AND e.removed = 0 "
+            "GROUP BY n.title ORDER BY n.title"
+        )
+        for row in rows:
+            yield Entity(row["title"], row["slug"], tuple(labels.get(row["title"], ())),
+                         row["wikidata"], row["events"])
+
+    def contexts(self) -> Iterator[tuple[str, str, str, int, int]]:
+        """(event id, date, entity, in_text, in_story) of every live event, by event."""
+        yield from self.conn.execute(
+            "SELECT e.id, e.date, x.entity, x.in_text, x.in_story FROM events e "
+            "JOIN event_entities x ON x.event_id = e.id WHERE e.removed = 0 "
+            "ORDER BY e.date, e.position, e.id, x.entity"
+        )
+
+    def context(self, event_id: str) -> list[str]:
+        """An event's context: its canonical entities, sorted case-insensitively."""
+        rows = self.conn.execute(
+            "SELECT entity FROM event_entities WHERE event_id = ?", (event_id,)
+        ).fetchall()
+        return sorted((row[0] for row in rows), key=lambda title: (title.casefold(), title))
+
+    # -- related events --------------------------------------------------------------------
+
+    def replace_related(self, lists: Iterable[tuple[str, list[Related]]]) -> None:
+        self.conn.execute("DELETE FROM related")
+        self.conn.executemany(
+            "INSERT INTO related (event_id, rank, other_id, score, shared) VALUES (?, ?, ?, ?, ?)",
+            (
+                (event_id, rank, item.id, item.score, json.dumps(list(item.shared),
+                                                                 ensure_ascii=False))
+                for event_id, items in lists
+                for rank, item in enumerate(items, start=1)
+            ),
+        )
+
+    def related(self, event_id: str) -> list[Related]:
+        rows = self.conn.execute(
+            "SELECT other_id, score, shared FROM related WHERE event_id = ? ORDER BY rank",
+            (event_id,),
+        ).fetchall()
+        return [Related(r["other_id"], r["score"], tuple(json.loads(r["shared"]))) for r in rows]
+
+    def iter_related(self) -> Iterator[tuple[str, list[Related]]]:
+        """Every live event's related list, in portal order (empty lists included)."""
+        current: str | None = None
+        items: list[Related] = []
+        cursor = self.conn.execute(
+            "SELECT e.id, r.other_id, r.score, r.shared FROM events e "
+            "LEFT JOIN related r ON r.event_id = e.id WHERE e.removed = 0 "
+            "ORDER BY e.date, e.position, e.id, r.rank"
+        )
+        for event_id, other, score, shared in cursor:
+            if event_id != current:
+                if current is not None:
+                    yield current, items
+                current, items = event_id, []
+            if other is not None:
+                items.append(Related(other, score, tuple(json.loads(shared))))
+        if current is not None:
+            yield current, items

@@ -83,6 +83,53 @@ MIGRATIONS: list[str] = [
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     INSERT INTO meta (key, value) VALUES ('change_seq', '0');
     """,
+    """
+    CREATE TABLE titles (                  -- what the wiki says about a link target
+        title       TEXT PRIMARY KEY,       -- normalised, as written
+        canonical   TEXT NOT NULL,          -- after redirects; the title itself if none
+        pageid      INTEGER,
+        wikidata    TEXT,
+        disambiguation INTEGER NOT NULL DEFAULT 0,
+        missing     INTEGER NOT NULL DEFAULT 0,
+        origin      TEXT NOT NULL,          -- 'api' or the redirect table file
+        resolved_at TEXT NOT NULL
+    );
+
+    CREATE TABLE entities (
+        title       TEXT PRIMARY KEY,       -- canonical title
+        slug        TEXT NOT NULL UNIQUE,   -- assigned once, never changes
+        wikidata    TEXT,
+        pageid      INTEGER,
+        disambiguation INTEGER NOT NULL DEFAULT 0
+    );
+
+    CREATE TABLE event_entities (           -- an event's context
+        event_id    TEXT NOT NULL REFERENCES events (id),
+        entity      TEXT NOT NULL REFERENCES entities (title),
+        in_text     INTEGER NOT NULL,       -- linked in the sentence
+        in_story    INTEGER NOT NULL,       -- linked in a story heading above it
+        PRIMARY KEY (event_id, entity)
+    ) WITHOUT ROWID;
+    CREATE INDEX event_entities_by_entity ON event_entities (entity);
+
+    CREATE TABLE entity_labels (
+        entity      TEXT NOT NULL REFERENCES entities (title),
+        label       TEXT NOT NULL,
+        uses        INTEGER NOT NULL,
+        PRIMARY KEY (entity, label)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE related (
+        event_id    TEXT NOT NULL REFERENCES events (id),
+        rank        INTEGER NOT NULL,
+        other_id    TEXT NOT NULL REFERENCES events (id),
+        score       REAL NOT NULL,
+        shared      TEXT NOT NULL,          -- JSON [entity title, ...]
+        PRIMARY KEY (event_id, rank)
+    ) WITHOUT ROWID;
+
+    INSERT INTO meta (key, value) VALUES ('entities_seq', '-1');
+    """,
 ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import socket
+from collections import Counter
 from datetime import date, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -14,12 +15,20 @@ import httpx
 import pytest
 
 # Importing fake_wiki_fixture makes the `fake_wiki` fixture available here.
-from mwapi import FakeWiki, fixture_title
+from mwapi import FakeWiki, LoggedRequest, fixture_title
 
-from newscontext.portal.api import DayResult, PortalAPI, day_of_title, day_title
+from newscontext.portal.api import (
+    DayResult,
+    PortalAPI,
+    TitleError,
+    TitleInfo,
+    day_of_title,
+    day_title,
+)
 from newscontext.settings import Settings
 
 WIKITEXT = Path(__file__).parent / "fixtures" / "wikitext"
+TITLES = Path(__file__).parent / "fixtures" / "titles"
 WEEK = [date(2016, 1, 13) + timedelta(days=n) for n in range(7)]
 # From the fixtures' revid_map.tsv, written out so a misread map cannot hide.
 WEEK_REVIDS = {
@@ -298,3 +307,295 @@ def test_the_fake_normalizes_titles_like_the_api(fake_wiki: FakeWiki) -> None:
     (page,) = body["query"]["pages"]
     assert page["title"] == fixture_title(WEEK[-1])
     assert page["lastrevid"] == WEEK_REVIDS[WEEK[-1]]
+
+
+# --- link targets -----------------------------------------------------------------------
+
+
+def resolve(settings: Settings, titles: list[str]) -> list[TitleInfo | TitleError]:
+    with PortalAPI(settings) as api:
+        return list(api.resolve_titles(titles))
+
+
+def resolved(settings: Settings, titles: list[str]) -> list[TitleInfo]:
+    """The TitleInfos of `titles`, asserting that no batch failed."""
+    results = resolve(settings, titles)
+    assert all(isinstance(result, TitleInfo) for result in results), results
+    return [result for result in results if isinstance(result, TitleInfo)]
+
+
+def canonical(results: list[TitleInfo]) -> dict[str, str]:
+    return {result.title: result.canonical for result in results}
+
+
+def title_requests(wiki: FakeWiki) -> list[LoggedRequest]:
+    return wiki.requests_for("info|pageprops")
+
+
+def test_redirects_resolve_to_their_targets(fake_wiki: FakeWiki) -> None:
+    agent = "newscontext-tests/1.0 (mailto:tests@example.org)"
+    titles = [
+        "ISIL",
+        "Islamic State of Iraq and the Levant",
+        "IDF",
+        "U.S. Supreme Court",
+        "Georgia (US state)",
+        "United States",
+    ]
+
+    results = resolved(settings_for(fake_wiki.url, user_agent=agent, api_maxlag=3), titles)
+
+    assert [(result.title, result.canonical) for result in results] == [
+        ("ISIL", "Islamic State"),
+        ("Islamic State of Iraq and the Levant", "Islamic State"),
+        ("IDF", "Israel Defense Forces"),
+        ("U.S. Supreme Court", "Supreme Court of the United States"),
+        ("Georgia (US state)", "Georgia (U.S. state)"),
+        ("United States", "United States"),
+    ]
+    for result in results:
+        assert not result.missing and result.pageid == fake_wiki.pageid(result.canonical)
+    (request,) = fake_wiki.requests
+    assert request.titles == titles
+    assert request.params["redirects"] == "1"
+    assert request.params["prop"] == "info|pageprops"
+    assert set(request.params["ppprop"].split("|")) == {"wikibase_item", "disambiguation"}
+    assert request.params["action"] == "query" and request.params["format"] == "json"
+    assert request.params["formatversion"] == "2" and request.params["maxlag"] == "3"
+    assert request.headers["user-agent"] == agent
+
+
+def test_a_redirect_chain_is_followed_and_a_fragment_dropped(fake_wiki: FakeWiki) -> None:
+    # The fixture's constructed rows: a double redirect and a redirect to a section.
+    assert fake_wiki.redirects["Newscontext test double redirect"] == "ISIL"
+    assert fake_wiki.redirects["Newscontext test redirect to a section"] == "Islamic State#History"
+
+    results = resolved(
+        settings_for(fake_wiki.url),
+        ["Newscontext test double redirect", "Newscontext test redirect to a section"],
+    )
+
+    assert canonical(results) == {
+        "Newscontext test double redirect": "Islamic State",
+        "Newscontext test redirect to a section": "Islamic State",
+    }
+    assert {result.pageid for result in results} == {fake_wiki.pageid("Islamic State")}
+    assert not any(result.missing for result in results)
+
+
+def test_a_redirect_loop_ends_at_the_title_itself(
+    fake_wiki: FakeWiki, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake_wiki.add_redirect("Newscontext loop A", "Newscontext loop B")
+    fake_wiki.add_redirect("Newscontext loop B", "Newscontext loop A")
+
+    with caplog.at_level(logging.WARNING, logger="newscontext.api"):
+        loop, other = resolved(settings_for(fake_wiki.url), ["Newscontext loop A", "IDF"])
+
+    assert loop == TitleInfo("Newscontext loop A", "Newscontext loop A")
+    assert other.canonical == "Israel Defense Forces"
+    assert any("loop" in record.getMessage() for record in caplog.records)
+
+
+def test_titles_are_normalised_by_the_api_and_kept_as_asked(fake_wiki: FakeWiki) -> None:
+    titles = ["airstrike", "Soham_murders", "suicide bomber", "Georgia_(US_state)"]
+
+    results = resolved(settings_for(fake_wiki.url), titles)
+
+    assert canonical(results) == {
+        "airstrike": "Airstrike",
+        "Soham_murders": "Soham murders",
+        "suicide bomber": "Suicide attack",
+        "Georgia_(US_state)": "Georgia (U.S. state)",
+    }
+    assert [result.title for result in results] == titles
+    assert all(not r.missing and r.pageid == fake_wiki.pageid(r.canonical) for r in results)
+
+
+def test_missing_and_invalid_pages(fake_wiki: FakeWiki) -> None:
+    fake_wiki.add_redirect("Newscontext redirect to nowhere", "Newscontext deleted page")
+    titles = ["Newscontext no such page", "A<b", "Newscontext redirect to nowhere"]
+
+    results = resolved(settings_for(fake_wiki.url), titles)
+
+    assert canonical(results) == {
+        "Newscontext no such page": "Newscontext no such page",
+        "A<b": "A<b",
+        "Newscontext redirect to nowhere": "Newscontext deleted page",
+    }
+    for result in results:
+        assert result.missing and result.pageid is None and result.wikidata is None
+        assert not result.disambiguation
+
+
+def test_disambiguation_and_wikidata_are_recorded(fake_wiki: FakeWiki) -> None:
+    titles = ["Georgia", "Georgia (U.S. state)", "United States", "Syria", "Gambia", "ISIL"]
+
+    by_title = {r.title: r for r in resolved(settings_for(fake_wiki.url), titles)}
+
+    assert by_title["Georgia"].disambiguation and by_title["Georgia"].wikidata is None
+    assert by_title["Georgia (U.S. state)"].wikidata == "Q1428"
+    assert by_title["United States"].wikidata == "Q30"
+    assert by_title["United States"].pageid == 3434750  # the fixture's one real page id
+    assert by_title["Syria"].wikidata == "Q858"
+    # A redirect gets its target's item.
+    assert by_title["Gambia"].canonical == "The Gambia" and by_title["Gambia"].wikidata == "Q1005"
+    assert by_title["ISIL"].wikidata is None  # the fixture writes no item down for it
+    assert [t for t, r in by_title.items() if r.disambiguation] == ["Georgia"]
+
+
+def test_interwiki_titles_are_missing_and_stay_themselves(fake_wiki: FakeWiki) -> None:
+    results = resolved(settings_for(fake_wiki.url), ["Wikt:coup", "fr:Paris", "Paris"])
+
+    wikt, french, paris = results
+    assert wikt == TitleInfo("Wikt:coup", "Wikt:coup", missing=True)
+    assert french == TitleInfo("fr:Paris", "fr:Paris", missing=True)
+    assert paris.canonical == "Paris" and paris.wikidata == "Q90" and not paris.missing
+
+
+def test_120_titles_go_in_batches_of_fifty_and_each_is_asked_once(fake_wiki: FakeWiki) -> None:
+    titles = sorted(fake_wiki.articles)[:70] + sorted(fake_wiki.redirects)[:50]
+    assert len(set(titles)) == 120
+
+    results = resolved(settings_for(fake_wiki.url), titles + titles[::-1] + titles[:10])
+
+    assert [result.title for result in results] == titles
+    assert all(not result.missing for result in results)
+    requests = title_requests(fake_wiki)
+    assert [len(request.titles) for request in requests] == [50, 50, 20]
+    asked = Counter(title for request in requests for title in request.titles)
+    assert set(asked) == set(titles) and set(asked.values()) == {1}
+
+
+def test_continued_title_answers_are_merged(fake_wiki: FakeWiki) -> None:
+    fake_wiki.pageprops_per_response = 2
+    items = {"United States": "Q30", "Syria": "Q858", "Iran": "Q794", "Paris": "Q90"}
+
+    results = resolved(settings_for(fake_wiki.url), [*items, "Georgia", "Islamic State"])
+
+    assert {r.title: r.wikidata for r in results} == items | {
+        "Georgia": None,
+        "Islamic State": None,
+    }
+    assert [r.title for r in results if r.disambiguation] == ["Georgia"]
+    requests = title_requests(fake_wiki)
+    assert len(requests) == 3  # 5 pages with properties, 2 per answer
+    assert all("ppcontinue" in request.params for request in requests[1:])
+
+
+def test_a_failing_title_batch_does_not_stop_the_next(
+    fake_wiki: FakeWiki, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake_wiki.always_fail("IDF")
+    first = ["ISIL", "IDF", "Kiev", "Tronc"]
+    second = ["Sana'a", "Oahu", "Buzzfeed", "Mos Def"]
+    settings = settings_for(fake_wiki.url, api_batch=4, api_retries=3)
+
+    with caplog.at_level(logging.INFO, logger="newscontext.api"):
+        results = resolve(settings, first + second)
+
+    error, *rest = results
+    assert isinstance(error, TitleError)
+    assert error.titles == tuple(first)
+    assert "HTTP 500" in error.message and "3 tries" in error.message
+    infos = [result for result in rest if isinstance(result, TitleInfo)]
+    assert len(infos) == len(rest) == 4
+    assert canonical(infos) == {
+        "Sana'a": "Sanaa",
+        "Oahu": "O\u02bbahu",
+        "Buzzfeed": "BuzzFeed",
+        "Mos Def": "Yasiin Bey",
+    }
+    assert len([r for r in fake_wiki.requests if "IDF" in r.titles]) == 3
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert any("ISIL" in message and "HTTP 500" in message for message in errors)
+
+
+@pytest.mark.parametrize("fault", ["503", "maxlag"])
+def test_title_requests_are_retried_after_the_servers_retry_after(
+    fake_wiki: FakeWiki, fault: str
+) -> None:
+    if fault == "503":
+        fake_wiki.fail_requests(1, status=503, retry_after="1")
+    else:
+        fake_wiki.answer_maxlag(1, retry_after="1")
+
+    (result,) = resolved(settings_for(fake_wiki.url), ["ISIL"])
+
+    assert result.canonical == "Islamic State" and not result.missing
+    assert len(fake_wiki.requests) == 2
+    assert fake_wiki.requests[0].params == fake_wiki.requests[1].params
+    assert 0.99 <= gaps(fake_wiki)[0] < 4  # Retry-After: 1, not the 0.01 s backoff base
+
+
+def test_text_that_is_no_title_is_not_asked(fake_wiki: FakeWiki) -> None:
+    results = resolved(settings_for(fake_wiki.url), ["", "A|B", "Kiev"])
+
+    assert results[:2] == [TitleInfo("", "", missing=True), TitleInfo("A|B", "A|B", missing=True)]
+    assert results[2].canonical == "Kyiv"
+    (request,) = fake_wiki.requests
+    assert request.titles == ["Kiev"]
+
+
+def test_titles_rendered_as_redirects_resolve_to_other_titles(fake_wiki: FakeWiki) -> None:
+    """Every title the rendered portal marked `mw-redirect` (and the fixture knows) lands on
+    a different, existing page."""
+    rows = (TITLES / "mw_redirect_links.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    titles = list(dict.fromkeys(row.split("\t")[2] for row in rows))
+    assert len(titles) == 69
+    assert all(title in fake_wiki.redirects for title in titles)
+
+    results = resolved(settings_for(fake_wiki.url), titles)
+
+    assert [result.title for result in results] == titles
+    for result in results:
+        assert result.canonical != result.title, result
+        assert result.canonical in fake_wiki.articles and not result.missing, result
+        assert result.pageid == fake_wiki.pageid(result.canonical)
+    assert canonical(results)["IDF"] == "Israel Defense Forces"
+    assert canonical(results)["Israeli Defense Forces"] == "Israel Defense Forces"
+
+
+def test_the_title_fixture_is_consistent(fake_wiki: FakeWiki) -> None:
+    articles, redirects = fake_wiki.articles, fake_wiki.redirects
+    assert len(articles) > 150 and len(redirects) > 90
+    assert not articles.keys() & redirects.keys()
+    for source, target in redirects.items():
+        assert target.split("#")[0] in articles.keys() | redirects.keys(), source
+    for article in articles.values():
+        assert article.wikidata is None or re.fullmatch(r"Q[1-9]\d*", article.wikidata)
+    ids = [fake_wiki.pageid(title) for title in articles.keys() | redirects.keys()]
+    assert len(set(ids)) == len(ids)
+
+
+def test_the_fake_answers_title_queries_like_the_api(fake_wiki: FakeWiki) -> None:
+    params = {
+        "action": "query",
+        "format": "json",
+        "formatversion": "2",
+        "prop": "info|pageprops",
+        "redirects": "1",
+        "titles": "Newscontext_test_double_redirect|wikt:coup|Newscontext no such page",
+    }
+
+    body = httpx.get(fake_wiki.url, params=params).json()
+
+    query = body["query"]
+    assert body["batchcomplete"] is True
+    assert query["normalized"] == [
+        {
+            "fromencoded": False,
+            "from": "Newscontext_test_double_redirect",
+            "to": "Newscontext test double redirect",
+        }
+    ]
+    assert query["redirects"] == [
+        {"from": "Newscontext test double redirect", "to": "ISIL"},
+        {"from": "ISIL", "to": "Islamic State"},
+    ]
+    assert query["interwiki"] == [{"title": "wikt:coup", "iw": "wikt"}]
+    found, missing = query["pages"]
+    assert found["title"] == "Islamic State" and found["ns"] == 0
+    assert found["pageid"] == fake_wiki.pageid("Islamic State")
+    assert found["contentmodel"] == "wikitext"
+    assert missing == {"ns": 0, "title": "Newscontext no such page", "missing": True}

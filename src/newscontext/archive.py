@@ -2,15 +2,42 @@
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from .ingest import Ingester, IngestReport
-from .model import ArchivedEvent, EventVersion, ParseWarning
+from .ingest import Ingester, IngestReport, utc_now
+from .model import ArchivedEvent, Entity, EventVersion, ParseWarning, Related, TitleInfo
 from .portal.inputs import InputError, read_paths
+from .portal.titles import follow_redirects, read_redirect_table
+from .related import DEFAULT, Contexts, Method, related_lists
 from .settings import Settings
+from .site.urls import unique_slug
 from .store import Store
+
+
+@dataclass
+class ResolveReport:
+    """What `resolve` learnt: titles asked about, redirects found, entities made."""
+
+    targets: int = 0
+    resolved: int = 0
+    redirects: int = 0
+    changed: int = 0
+    new_entities: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RelateReport:
+    events: int = 0
+    entities: int = 0
+    related: int = 0
+    changed: int = 0  # events whose list changed
+    seconds: float = 0.0
 
 
 class Archive:
@@ -66,6 +93,96 @@ class Archive:
                 elif result.missing:
                     ingester.report.missing.append(result.date)
         return ingester.finish()
+
+    # -- entities and related events ---------------------------------------------------------
+
+    def resolve(self, *, api: bool = False, redirects: Path | None = None) -> ResolveReport:
+        """Make every link target a canonical entity: through a redirect table file, the
+        MediaWiki API (titles already known are not asked again), or neither (titles stay
+        as their normalised selves). Then recompute every event's context."""
+        report = ResolveReport()
+        targets = self.store.link_targets()
+        report.targets = len(targets)
+        learnt: list[tuple[list[TitleInfo], str]] = []
+        if redirects is not None:
+            table, problems = read_redirect_table(redirects)
+            report.errors += problems
+            infos = [TitleInfo(t, follow_redirects(t, table))
+                     for t in sorted(targets) if t in table]
+            learnt.append((infos, str(redirects)))
+        if api:
+            from .portal.api import PortalAPI, TitleError
+
+            unknown = sorted(targets - self.store.known_titles())
+            infos = []
+            with PortalAPI(self.settings) as client:
+                for item in client.resolve_titles(unknown):
+                    if isinstance(item, TitleError):
+                        report.errors.append(f"{', '.join(item.titles[:3])}...: {item.message}")
+                    else:
+                        infos.append(item)
+            learnt.append((infos, "api"))
+        now = utc_now()
+        with self.store.transaction():
+            for infos, origin in learnt:
+                report.resolved += len(infos)
+                report.redirects += sum(1 for i in infos if i.canonical != i.title)
+                report.changed += self.store.save_titles(infos, origin, now)
+            report.new_entities = self.store.rebuild_entities(unique_slug)
+        for error in report.errors:
+            self.store_error("resolve", error)
+        return report
+
+    def relate(self, method: Method = DEFAULT, k: int = 10) -> RelateReport:
+        """Recompute every event's related list. A full pass: rarity weights depend on the
+        whole archive, and the pass is a few seconds at archive scale (see README)."""
+        started = time.perf_counter()
+        with self.store.transaction():
+            self.store.rebuild_entities(unique_slug)  # contexts for the site, incremental
+        ctx = self.contexts()
+        lists = related_lists(ctx, method, k)
+        with self.store.transaction():
+            changed = self.store.replace_related(lists)
+        return RelateReport(events=len(ctx.ids), entities=len(ctx.titles),
+                            related=sum(len(items) for _, items in lists), changed=changed,
+                            seconds=time.perf_counter() - started)
+
+    def contexts(self, *, hide_stories: bool = False) -> Contexts:
+        """Every live event's context (links and story links, redirects resolved) as
+        matrices, read straight from the events: one pass, no joins."""
+        canonical = self.store.canonical_titles()
+        ids: list[str] = []
+        dates: list[int] = []
+        column: dict[str, int] = {}
+        rows: list[tuple[int, int, int, int]] = []
+        for event_id, day, links, stories in self.store.live_contexts():
+            row = len(ids)
+            ids.append(event_id)
+            dates.append(date.fromisoformat(day).toordinal())
+            for link in json.loads(links):
+                title = canonical.get(link["target"], link["target"])
+                rows.append((row, column.setdefault(title, len(column)), 1, 0))
+            for story in json.loads(stories):
+                for link in story["links"]:
+                    title = canonical.get(link["target"], link["target"])
+                    rows.append((row, column.setdefault(title, len(column)), 0, 1))
+        return Contexts.from_arrays(ids, dates, list(column), rows, hide_stories=hide_stories)
+
+    def store_error(self, place: str, message: str) -> None:
+        with self.store.transaction():
+            self.store.add_error(place, message, utc_now())
+
+    def entities(self) -> Iterator[Entity]:
+        return self.store.iter_entities()
+
+    def context(self, event_id: str) -> list[str]:
+        return self.store.context(event_id)
+
+    def related(self, event_id: str) -> list[Related]:
+        return self.store.related(event_id)
+
+    def related_lists(self) -> Iterator[tuple[str, list[Related]]]:
+        return self.store.iter_related()
 
     # -- reading ---------------------------------------------------------------------------
 

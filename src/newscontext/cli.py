@@ -19,7 +19,7 @@ from .archive import Archive
 from .ingest import IngestReport
 from .settings import Settings
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # log lines stay whole when piped
 out = Console()
 
 
@@ -109,14 +109,57 @@ def _print_report(report: IngestReport) -> None:
 
 
 @main.command()
-@click.argument("kind", type=click.Choice(["events"]))
+@click.option("--api", is_flag=True, help="Ask the MediaWiki API about titles not yet known.")
+@click.option("--redirects", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A redirect table file: one 'from<TAB>to' per line.")
+@click.option("--api-url", help="MediaWiki API endpoint (default: English Wikipedia).")
+@click.pass_context
+def resolve(ctx: click.Context, api: bool, redirects: Path | None, api_url: str | None) -> None:
+    """Make link targets canonical entities (redirects resolved), and every event's context."""
+    if api_url:
+        ctx.obj.api_url = api_url
+    report = _archive(ctx).resolve(api=api, redirects=redirects)
+    err.print(f"{report.targets} link targets; {report.resolved} resolved now, "
+              f"{report.redirects} of them redirects ({report.changed} changed); "
+              f"{report.new_entities} new entities")
+    for error in report.errors:
+        err.print(f"[red]error:[/] {error}", highlight=False)
+    if report.errors:
+        ctx.exit(2)
+
+
+@main.command()
+@click.pass_context
+def relate(ctx: click.Context) -> None:
+    """Rank up to 10 related events for every event by the context they share."""
+    report = _archive(ctx).relate()
+    err.print(f"{report.events} events, {report.entities} entities: {report.related} related "
+              f"links ({report.changed} lists changed) in {report.seconds:.1f} s")
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(["events", "entities", "related"]))
 @click.pass_context
 def export(ctx: click.Context, kind: str) -> None:
-    """Print the archive as JSON Lines on stdout (events: one per line, portal order)."""
+    """Print the archive as JSON Lines on stdout, one record per line.
+
+    events: every event in portal order; entities: every entity by title;
+    related: every live event's related list (`relate` computes them).
+    """
     archive = _archive(ctx)
     write = sys.stdout.write
-    for archived in archive.events():
-        write(json.dumps(archived.to_export(), ensure_ascii=False) + "\n")
+    if kind == "events":
+        for archived in archive.events():
+            write(json.dumps(archived.to_export(), ensure_ascii=False) + "\n")
+    elif kind == "entities":
+        for entity in archive.entities():
+            write(json.dumps(entity.to_export(), ensure_ascii=False) + "\n")
+    else:
+        for event_id, items in archive.related_lists():
+            record = {"id": event_id, "related": [
+                {"id": item.id, "score": item.score, "shared": list(item.shared)}
+                for item in items]}
+            write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
 @main.command()

@@ -1,10 +1,14 @@
-"""Day pages from the MediaWiki Action API: the only module that talks to it.
+"""Day pages and link targets from the MediaWiki Action API: the only module that talks to it.
 
 Days go in batches of titles. A batch holding days we already have first asks `prop=info`
 (cheap) for every title's latest revision id, so days whose revision we hold are neither
 downloaded nor parsed again; one `prop=revisions` request then fetches the others.
 Requests carry `maxlag` and are retried with backoff, as Wikimedia asks of bots; a batch
 that keeps failing becomes per-day errors and the run goes on with the next batch.
+
+Link targets (article titles) are resolved the same way, in batches with `redirects=1` and
+`prop=info|pageprops`: each title's final page after normalisation and redirects, its page
+id, Wikidata item and disambiguation flag. A batch that keeps failing becomes one TitleError.
 """
 
 from __future__ import annotations
@@ -13,21 +17,21 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Any, Self
 
 import httpx
 
-from ..model import PageRevision
+from ..model import PageRevision, TitleInfo
 from ..settings import Settings
 from .titles import day_of_title, day_title
 
 log = logging.getLogger("newscontext.api")
 
 # Day titles are made and read in .titles; re-exported here for callers of this module.
-__all__ = ["DayResult", "PortalAPI", "day_of_title", "day_title"]
+__all__ = ["DayResult", "PortalAPI", "TitleError", "TitleInfo", "day_of_title", "day_title"]
 
 JSON = dict[str, Any]
 
@@ -41,6 +45,41 @@ class DayResult:
     unchanged: bool = False  # latest revid equals the known one: content not fetched
     missing: bool = False  # the page does not exist
     error: str | None = None  # names the day and the reason
+
+
+@dataclass(frozen=True, slots=True)
+class TitleError:
+    """A batch of titles the API could not answer (after retries), and why."""
+
+    titles: tuple[str, ...]
+    message: str
+
+
+@dataclass
+class _Answer:
+    """The page set of a query, merged over its continuations."""
+
+    normalized: dict[str, str] = field(default_factory=dict)  # asked title -> normalised
+    redirects: dict[str, JSON] = field(default_factory=dict)  # redirect title -> its entry
+    interwiki: dict[str, str] = field(default_factory=dict)  # title -> interwiki prefix
+    pages: dict[str, JSON] = field(default_factory=dict)  # page title -> page
+
+    def add(self, query: JSON) -> None:
+        for change in query.get("normalized", []):
+            self.normalized[change["from"]] = change["to"]
+        for redirect in query.get("redirects", []):
+            self.redirects[redirect["from"]] = redirect
+        for link in query.get("interwiki", []):
+            self.interwiki[link["title"]] = link.get("iw", "")
+        for page in query.get("pages", []):
+            merged = self.pages.setdefault(page["title"], {})
+            revisions = merged.get("revisions", []) + page.get("revisions", [])
+            pageprops = merged.get("pageprops", {}) | page.get("pageprops", {})
+            merged.update(page)
+            if revisions:
+                merged["revisions"] = revisions
+            if pageprops:
+                merged["pageprops"] = pageprops
 
 
 class _RequestFailed(Exception):
@@ -137,25 +176,86 @@ class PortalAPI:
             day: _revision_result(day, title, pages.get(title)) for title, day in titles.items()
         }
 
+    def resolve_titles(self, titles: Iterable[str]) -> Iterator[TitleInfo | TitleError]:
+        """Where each distinct title leads, in request order, batch by batch.
+
+        Titles should come normalised (`titles.normalize_title`); each TitleInfo keeps its
+        title exactly as passed. `canonical` is the page reached after the API's
+        normalisation and redirects (a redirect's `#fragment` dropped); a missing or invalid
+        page, or an interwiki link, is `missing` and keeps its own title, except that a
+        redirect to a missing page gives the redirect's target. A batch the API does not
+        answer comes back as one TitleError, and the next batch is still asked.
+        """
+        wanted = list(dict.fromkeys(titles))
+        size = max(1, self._settings.api_batch)
+        log.info("%d titles from %s, %d per batch", len(wanted), self._settings.api_url, size)
+        batch: list[str] = []
+        for title in wanted:
+            if not title.strip() or "|" in title:
+                # Not a title (and "|" would split the request): nothing to ask.
+                log.warning("not a page title, not asked: %r", title)
+                yield TitleInfo(title, title, missing=True)
+                continue
+            batch.append(title)
+            if len(batch) == size:
+                yield from self._resolve_batch(batch)
+                batch = []
+        if batch:
+            yield from self._resolve_batch(batch)
+
+    def _resolve_batch(self, titles: list[str]) -> list[TitleInfo | TitleError]:
+        try:
+            answer = self._answer(
+                {
+                    "prop": "info|pageprops",
+                    "ppprop": "wikibase_item|disambiguation",
+                    "redirects": "1",
+                    "titles": "|".join(titles),
+                }
+            )
+        except _RequestFailed as exc:
+            error = TitleError(tuple(titles), str(exc))
+            log.error("%d titles (%s .. %s): %s", len(titles), titles[0], titles[-1], exc)
+            return [error]
+        results: list[TitleInfo | TitleError] = []
+        unlisted: list[str] = []
+        for title in titles:
+            info = _title_info(title, answer)
+            if info is None:
+                unlisted.append(title)
+            else:
+                results.append(info)
+        if unlisted:
+            error = TitleError(tuple(unlisted), "the API did not list these titles")
+            log.error("%s: %s", ", ".join(unlisted), error.message)
+            results.append(error)
+        infos = [result for result in results if isinstance(result, TitleInfo)]
+        log.info(
+            "%d titles (%s .. %s): %d redirected, %d missing, %d unanswered",
+            len(titles),
+            titles[0],
+            titles[-1],
+            sum(info.canonical != info.title for info in infos if not info.missing),
+            sum(info.missing for info in infos),
+            len(unlisted),
+        )
+        return results
+
     def _query(self, params: dict[str, str]) -> dict[str, JSON]:
         """Pages of a query keyed by the title we asked for, merged over continuations."""
-        pages: dict[str, JSON] = {}
-        asked_as: dict[str, str] = {}
+        answer = self._answer(params)
+        asked_as = {after: before for before, after in answer.normalized.items()}
+        return {asked_as.get(title, title): page for title, page in answer.pages.items()}
+
+    def _answer(self, params: dict[str, str]) -> _Answer:
+        """A query's page set, following `continue` until the API has said everything."""
+        answer = _Answer()
         request = params
         while True:
             body = self._get(request)
-            query = body.get("query", {})
-            for change in query.get("normalized", []):
-                asked_as[change["to"]] = change["from"]
-            for page in query.get("pages", []):
-                title = asked_as.get(page["title"], page["title"])
-                merged = pages.setdefault(title, {})
-                revisions = merged.get("revisions", []) + page.get("revisions", [])
-                merged.update(page)
-                if revisions:
-                    merged["revisions"] = revisions
+            answer.add(body.get("query", {}))
             if "continue" not in body:
-                return pages
+                return answer
             request = {**params, **body["continue"]}
 
     def _get(self, params: dict[str, str]) -> JSON:
@@ -257,6 +357,39 @@ def _revision_result(day: date, title: str, page: JSON | None) -> DayResult:
             revid=revision.get("revid"),
             timestamp=stamp.strftime("%Y-%m-%dT%H:%M:%SZ"),
         ),
+    )
+
+
+def _title_info(title: str, answer: _Answer) -> TitleInfo | None:
+    """What the answer says about one asked title; None if the API did not mention it."""
+    name = answer.normalized.get(title, title)
+    if title in answer.interwiki or name in answer.interwiki:
+        return TitleInfo(title, title, missing=True)
+    chain = [name]
+    current = name
+    while current in answer.redirects:
+        redirect = answer.redirects[current]
+        target = redirect["to"]
+        if redirect.get("tointerwiki"):  # a redirect to another wiki: no page here
+            return TitleInfo(title, target, missing=True)
+        if target in chain:  # the API stops there too and lists no page
+            log.warning("%s: redirect loop %s", title, " -> ".join([*chain, target]))
+            return TitleInfo(title, name)
+        chain.append(target)
+        current = target
+    page = answer.pages.get(current)
+    if page is None:
+        return None
+    if page.get("missing") or page.get("invalid"):
+        canonical = current if current != name else title
+        return TitleInfo(title, canonical, missing=True)
+    props = page.get("pageprops", {})
+    return TitleInfo(
+        title,
+        page["title"],
+        pageid=page.get("pageid"),
+        wikidata=props.get("wikibase_item") or None,
+        disambiguation="disambiguation" in props,
     )
 
 

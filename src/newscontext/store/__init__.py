@@ -427,69 +427,87 @@ class Store:
             "resolved_at = excluded.resolved_at",
             rows,
         )
-        return sum(1 for row in rows if before.get(row[0], row[0]) != row[1])
+        changed = sum(1 for row in rows if before.get(row[0], row[0]) != row[1])
+        if changed:
+            self._set_meta("entities_seq", -1)  # contexts must be recomputed everywhere
+        return changed
 
     _CONTEXT_SQL = (
-        "SELECT e.id AS event_id, COALESCE(t.canonical, x.target) AS entity, x.label, "
-        "x.in_text, x.in_story FROM ("
+        "SELECT x.id, COALESCE(t.canonical, x.target), x.label, MAX(x.in_text), "
+        "MAX(x.in_story) FROM ("
         "  SELECT e.id, json_extract(j.value, '$.target') AS target, "
         "         json_extract(j.value, '$.label') AS label, 1 AS in_text, 0 AS in_story "
-        "  FROM events e, json_each(e.links) j "
+        "  FROM events e, json_each(e.links) j WHERE e.change_seq > :since "
         "  UNION ALL "
         "  SELECT e.id, json_extract(l.value, '$.target'), json_extract(l.value, '$.label'), 0, 1 "
-        "  FROM events e, json_each(e.stories) s, json_each(json_extract(s.value, '$.links')) l"
-        ") x JOIN events e ON e.id = x.id LEFT JOIN titles t ON t.title = x.target "
-        "WHERE x.target IS NOT NULL AND x.target != ''"
+        "  FROM events e, json_each(e.stories) s, json_each(json_extract(s.value, '$.links')) l "
+        "  WHERE e.change_seq > :since"
+        ") x LEFT JOIN titles t ON t.title = x.target "
+        "WHERE x.target IS NOT NULL AND x.target != '' "
+        "GROUP BY x.id, COALESCE(t.canonical, x.target), x.label"
     )
 
+    def _meta_int(self, key: str) -> int:
+        return int(self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0])
+
+    def _set_meta(self, key: str, value: object) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                          (key, str(value)))
+
     def rebuild_entities(self, make_slug: Callable[[str, set[str]], str]) -> int:
-        """Recompute every event's context and every entity's labels from the events and
-        what is known of titles. Slugs of existing entities never change. Returns the
-        number of new entities. A full pass is a few SQL statements, cheap at archive scale."""
+        """Bring every event's context up to date: only events changed since the last run,
+        or all of them when what a title resolves to has changed. Slugs of existing
+        entities never change. Returns the number of new entities."""
         conn = self.conn
+        since = self._meta_int("entities_seq")
+        latest = self._meta_int("change_seq")
+        if since >= latest:
+            return 0
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS ctx (event_id, entity, label, in_text, "
                      "in_story)")
         conn.execute("DELETE FROM temp.ctx")
-        conn.execute(f"INSERT INTO temp.ctx {self._CONTEXT_SQL}")
+        conn.execute(f"INSERT INTO temp.ctx {self._CONTEXT_SQL}", {"since": since})
         taken = {row[0] for row in conn.execute("SELECT slug FROM entities")}
-        new = [row[0] for row in conn.execute(
-            "SELECT DISTINCT entity FROM temp.ctx WHERE entity NOT IN (SELECT title FROM entities) "
-            "ORDER BY entity")]
         rows = []
-        for title in new:
+        for (title,) in conn.execute(
+            "SELECT DISTINCT entity FROM temp.ctx WHERE entity NOT IN "
+            "(SELECT title FROM entities) ORDER BY entity"
+        ).fetchall():
             slug = make_slug(title, taken)
             taken.add(slug)
             rows.append((title, slug))
         conn.executemany("INSERT INTO entities (title, slug) VALUES (?, ?)", rows)
+        # The canonical page's own row knows it best; any row that reached it will do.
         conn.execute(
-            "UPDATE entities SET (wikidata, pageid, disambiguation) = (SELECT t.wikidata, "
-            "t.pageid, t.disambiguation FROM titles t WHERE t.canonical = entities.title "
-            "ORDER BY t.wikidata IS NULL, t.title = entities.title DESC LIMIT 1) "
-            "WHERE EXISTS (SELECT 1 FROM titles t WHERE t.canonical = entities.title)"
+            "UPDATE entities SET wikidata = t.wikidata, pageid = t.pageid, "
+            "disambiguation = t.disambiguation FROM (SELECT canonical, wikidata, pageid, "
+            "disambiguation, ROW_NUMBER() OVER (PARTITION BY canonical ORDER BY "
+            "title != canonical, wikidata IS NULL) AS pick FROM titles) t "
+            "WHERE t.pick = 1 AND t.canonical = entities.title"
         )
-        conn.execute("DELETE FROM event_entities")
-        conn.execute(
-            "INSERT INTO event_entities (event_id, entity, in_text, in_story) "
-            "SELECT event_id, entity, MAX(in_text), MAX(in_story) FROM temp.ctx "
-            "GROUP BY event_id, entity"
-        )
-        conn.execute("DELETE FROM entity_labels")
-        conn.execute(
-            "INSERT INTO entity_labels (entity, label, uses) SELECT entity, label, COUNT(*) "
-            "FROM temp.ctx WHERE label IS NOT NULL AND label != '' GROUP BY entity, label"
-        )
+        if since < 0:
+            conn.execute("DELETE FROM event_entities")
+        else:
+            conn.execute("DELETE FROM event_entities WHERE event_id IN "
+                         "(SELECT id FROM events WHERE change_seq > ?)", (since,))
+        conn.execute("INSERT INTO event_entities (event_id, entity, label, in_text, in_story) "
+                     "SELECT event_id, entity, COALESCE(label, ''), in_text, in_story "
+                     "FROM temp.ctx")
         conn.execute("DELETE FROM temp.ctx")
+        self._set_meta("entities_seq", latest)
         return len(rows)
 
     def iter_entities(self) -> Iterator[Entity]:
-        """Every entity with an event, by title; `events` counts events still on the portal."""
+        """Every entity with an event, by title, with its labels (most used first);
+        `events` counts events still on the portal."""
         labels: dict[str, list[str]] = {}
         for entity, label in self.conn.execute(
-            "SELECT entity, label FROM entity_labels ORDER BY entity, uses DESC, label"
+            "SELECT entity, label FROM event_entities WHERE label != '' "
+            "GROUP BY entity, label ORDER BY entity, COUNT(*) DESC, label"
         ):
             labels.setdefault(entity, []).append(label)
         rows = self.conn.execute(
-            "SELECT n.title, n.slug, n.wikidata, COUNT(e.id) AS events FROM entities n "
+            "SELECT n.title, n.slug, n.wikidata, COUNT(DISTINCT e.id) AS events FROM entities n "
             "JOIN event_entities x ON x.entity = n.title "
             "LEFT JOIN events e ON e.id = x.event_id AND e.removed = 0 "
             "GROUP BY n.title ORDER BY n.title"
@@ -498,57 +516,64 @@ class Store:
             yield Entity(row["title"], row["slug"], tuple(labels.get(row["title"], ())),
                          row["wikidata"], row["events"])
 
-    def contexts(self) -> Iterator[tuple[str, str, str, int, int]]:
-        """(event id, date, entity, in_text, in_story) of every live event, by event."""
-        yield from self.conn.execute(
-            "SELECT e.id, e.date, x.entity, x.in_text, x.in_story FROM events e "
-            "JOIN event_entities x ON x.event_id = e.id WHERE e.removed = 0 "
-            "ORDER BY e.date, e.position, e.id, x.entity"
-        )
-
     def context(self, event_id: str) -> list[str]:
         """An event's context: its canonical entities, sorted case-insensitively."""
         rows = self.conn.execute(
-            "SELECT entity FROM event_entities WHERE event_id = ?", (event_id,)
+            "SELECT DISTINCT entity FROM event_entities WHERE event_id = ?", (event_id,)
         ).fetchall()
         return sorted((row[0] for row in rows), key=lambda title: (title.casefold(), title))
 
     # -- related events --------------------------------------------------------------------
 
-    def replace_related(self, lists: Iterable[tuple[str, list[Related]]]) -> None:
-        self.conn.execute("DELETE FROM related")
-        self.conn.executemany(
-            "INSERT INTO related (event_id, rank, other_id, score, shared) VALUES (?, ?, ?, ?, ?)",
-            (
-                (event_id, rank, item.id, item.score, json.dumps(list(item.shared),
-                                                                 ensure_ascii=False))
-                for event_id, items in lists
-                for rank, item in enumerate(items, start=1)
-            ),
+    def live_contexts(self) -> Iterator[tuple[str, str, str, str]]:
+        """(id, date, links JSON, stories JSON) of every live event, in portal order."""
+        yield from self.conn.execute(
+            "SELECT id, date, links, stories FROM events WHERE removed = 0 "
+            "ORDER BY date, position, id"
         )
 
+    def canonical_titles(self) -> dict[str, str]:
+        """Title -> canonical title, for the titles that are redirects."""
+        return dict(self.conn.execute(
+            "SELECT title, canonical FROM titles WHERE canonical != title"
+        ).fetchall())
+
+    def replace_related(self, lists: Iterable[tuple[str, list[Related]]]) -> int:
+        """Store every event's related list; only lists that changed are written.
+        Returns how many changed."""
+        current = dict(self.conn.execute("SELECT event_id, items FROM related").fetchall())
+        changed = []
+        seen = set()
+        for event_id, items in lists:
+            seen.add(event_id)
+            encoded = json.dumps(
+                [{"id": i.id, "score": i.score, "shared": list(i.shared)} for i in items],
+                ensure_ascii=False, separators=(",", ":"),
+            )
+            if current.get(event_id) != encoded:
+                changed.append((event_id, encoded))
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO related (event_id, items) VALUES (?, ?)", changed
+        )
+        gone = [(event_id,) for event_id in current.keys() - seen]
+        self.conn.executemany("DELETE FROM related WHERE event_id = ?", gone)
+        return len(changed) + len(gone)
+
+    @staticmethod
+    def _related(raw: str | None) -> list[Related]:
+        return [Related(i["id"], i["score"], tuple(i["shared"])) for i in json.loads(raw or "[]")]
+
     def related(self, event_id: str) -> list[Related]:
-        rows = self.conn.execute(
-            "SELECT other_id, score, shared FROM related WHERE event_id = ? ORDER BY rank",
-            (event_id,),
-        ).fetchall()
-        return [Related(r["other_id"], r["score"], tuple(json.loads(r["shared"]))) for r in rows]
+        row = self.conn.execute(
+            "SELECT items FROM related WHERE event_id = ?", (event_id,)
+        ).fetchone()
+        return self._related(row[0] if row else None)
 
     def iter_related(self) -> Iterator[tuple[str, list[Related]]]:
         """Every live event's related list, in portal order (empty lists included)."""
-        current: str | None = None
-        items: list[Related] = []
         cursor = self.conn.execute(
-            "SELECT e.id, r.other_id, r.score, r.shared FROM events e "
-            "LEFT JOIN related r ON r.event_id = e.id WHERE e.removed = 0 "
-            "ORDER BY e.date, e.position, e.id, r.rank"
+            "SELECT e.id, r.items FROM events e LEFT JOIN related r ON r.event_id = e.id "
+            "WHERE e.removed = 0 ORDER BY e.date, e.position, e.id"
         )
-        for event_id, other, score, shared in cursor:
-            if event_id != current:
-                if current is not None:
-                    yield current, items
-                current, items = event_id, []
-            if other is not None:
-                items.append(Related(other, score, tuple(json.loads(shared))))
-        if current is not None:
-            yield current, items
+        for event_id, items in cursor:
+            yield event_id, self._related(items)

@@ -103,31 +103,22 @@ MIGRATIONS: list[str] = [
         disambiguation INTEGER NOT NULL DEFAULT 0
     );
 
-    CREATE TABLE event_entities (           -- an event's context
+    CREATE TABLE event_entities (           -- an event's context, with how it was written
         event_id    TEXT NOT NULL REFERENCES events (id),
         entity      TEXT NOT NULL REFERENCES entities (title),
+        label       TEXT NOT NULL,          -- the words linked ('' for none)
         in_text     INTEGER NOT NULL,       -- linked in the sentence
         in_story    INTEGER NOT NULL,       -- linked in a story heading above it
-        PRIMARY KEY (event_id, entity)
+        PRIMARY KEY (event_id, entity, label)
     ) WITHOUT ROWID;
     CREATE INDEX event_entities_by_entity ON event_entities (entity);
 
-    CREATE TABLE entity_labels (
-        entity      TEXT NOT NULL REFERENCES entities (title),
-        label       TEXT NOT NULL,
-        uses        INTEGER NOT NULL,
-        PRIMARY KEY (entity, label)
+    CREATE TABLE related (                 -- one row per event: its ranked list
+        event_id    TEXT PRIMARY KEY REFERENCES events (id),
+        items       TEXT NOT NULL           -- JSON [{"id", "score", "shared": [titles]}]
     ) WITHOUT ROWID;
 
-    CREATE TABLE related (
-        event_id    TEXT NOT NULL REFERENCES events (id),
-        rank        INTEGER NOT NULL,
-        other_id    TEXT NOT NULL REFERENCES events (id),
-        score       REAL NOT NULL,
-        shared      TEXT NOT NULL,          -- JSON [entity title, ...]
-        PRIMARY KEY (event_id, rank)
-    ) WITHOUT ROWID;
-
+    -- change_seq up to which event_entities is current; -1 = rebuild everything
     INSERT INTO meta (key, value) VALUES ('entities_seq', '-1');
     """,
 ]

@@ -2,8 +2,11 @@
 
 A real HTTP server on 127.0.0.1 (port chosen by the OS) in a background thread, so the
 client under test goes through its whole network stack. It answers `action=query` with
-`prop=info` and `prop=revisions` in the shape of `formatversion=2`, logs every request,
-and has knobs to misbehave the way Wikimedia's servers do (overload, replication lag).
+`prop=info`, `prop=pageprops` and `prop=revisions` in the shape of `formatversion=2`, logs
+every request, and has knobs to misbehave the way Wikimedia's servers do (overload,
+replication lag). Besides the day pages it knows articles and redirects
+(fixtures/titles/articles.tsv and redirects.tsv): titles are normalised, interwiki titles
+listed apart, and with `redirects` set, redirect chains are followed as the API does.
 Use the `fake_wiki` fixture (import `fake_wiki_fixture`, or list this module in a conftest's
 `pytest_plugins`), or `with FakeWiki() as wiki:`.
 """
@@ -11,6 +14,7 @@ Use the `fake_wiki` fixture (import `fake_wiki_fixture`, or list this module in 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -25,6 +29,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures" / "wikitext"
+TITLE_FIXTURES = Path(__file__).parent / "fixtures" / "titles"
 MONTHS = (
     "January",
     "February",
@@ -46,6 +51,17 @@ TITLE_LIMIT = 50  # the real API's limit for clients without the apihighlimits r
 INVENTED_REVID_BASE = 2_000_000_000
 PAGEID_BASE = 40_000_000
 DOCREF = "See http://127.0.0.1/w/api.php for API usage."
+# Articles whose page id the fixture does not give get one from here: no real page's id.
+ARTICLE_PAGEID_BASE = 900_000_000
+# Some of English Wikipedia's interwiki prefixes (not "en" or "w": those lead back home).
+# fmt: off
+INTERWIKI = frozenset({
+    "commons", "d", "de", "es", "fr", "it", "ja", "m", "meta", "mw", "pl", "pt", "q", "ru",
+    "s", "species", "voy", "wikidata", "wikiquote", "wikisource", "wikt", "wiktionary", "zh",
+})
+# fmt: on
+# Characters MediaWiki never allows in a title (besides "|", the separator, and "#").
+INVALID_TITLE = re.compile(r"[<>\[\]{}]")
 
 
 @dataclass(frozen=True)
@@ -56,6 +72,16 @@ class Revision:
     parentid: int
     timestamp: str
     content: str
+
+
+@dataclass(frozen=True)
+class Article:
+    """A page in the main namespace that is not a redirect."""
+
+    title: str
+    pageid: int | None = None
+    wikidata: str | None = None
+    disambiguation: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,9 +116,44 @@ def fixture_title(day: date) -> str:
 
 
 def normalize(raw: str) -> str:
-    """MediaWiki's basic normalisation: underscores are spaces, first letter upper case."""
+    """MediaWiki's basic normalisation: underscores are spaces, first letter upper case.
+
+    An interwiki title gets its prefix lower-cased and the rest left alone: the other wiki
+    decides about case.
+    """
     title = " ".join(raw.replace("_", " ").split())
+    prefix, colon, rest = title.partition(":")
+    if colon and prefix.strip().lower() in INTERWIKI:
+        return f"{prefix.strip().lower()}:{rest.strip()}"
     return title[:1].upper() + title[1:]
+
+
+def interwiki_prefix(title: str) -> str | None:
+    prefix, colon, _ = title.partition(":")
+    return prefix if colon and prefix in INTERWIKI else None
+
+
+def _table_rows(path: Path) -> Iterator[list[str]]:
+    """The rows of a TSV fixture below its header; `#` lines are comments."""
+    for line in path.read_text(encoding="utf-8").splitlines()[1:]:
+        if line.strip() and not line.startswith("#"):
+            yield line.split("\t")
+
+
+def load_articles(folder: Path = TITLE_FIXTURES) -> dict[str, Article]:
+    """Title -> Article from `articles.tsv` (title, pageid, wikidata, disambiguation)."""
+    articles: dict[str, Article] = {}
+    for title, pageid, wikidata, disambiguation in _table_rows(folder / "articles.tsv"):
+        assert not wikidata or re.fullmatch(r"Q[1-9]\d*", wikidata), wikidata
+        articles[title] = Article(
+            title, int(pageid) if pageid else None, wikidata or None, disambiguation == "yes"
+        )
+    return articles
+
+
+def load_redirects(folder: Path = TITLE_FIXTURES) -> dict[str, str]:
+    """Redirect title -> target (`Title` or `Title#fragment`) from `redirects.tsv`."""
+    return {source: target for source, target in _table_rows(folder / "redirects.tsv")}
 
 
 def load_fixture_pages(folder: Path = FIXTURES) -> dict[str, list[Revision]]:
@@ -117,14 +178,26 @@ def load_fixture_pages(folder: Path = FIXTURES) -> dict[str, list[Revision]]:
 class FakeWiki:
     """The fake API server: `.url`, `.pages`, `.requests` and the failure knobs."""
 
-    def __init__(self, pages: dict[str, list[Revision]] | None = None) -> None:
+    def __init__(
+        self,
+        pages: dict[str, list[Revision]] | None = None,
+        articles: dict[str, Article] | None = None,
+        redirects: dict[str, str] | None = None,
+    ) -> None:
         self.pages: dict[str, list[Revision]] = load_fixture_pages() if pages is None else pages
+        self.articles: dict[str, Article] = load_articles() if articles is None else articles
+        self.redirects: dict[str, str] = load_redirects() if redirects is None else redirects
         self.requests: list[LoggedRequest] = []
-        # Continuation: at most this many pages get content per prop=revisions response.
+        # Continuation: at most this many pages get content per prop=revisions response,
+        # and at most this many get their properties per prop=pageprops response.
         self.revisions_per_response: int | None = None
+        self.pageprops_per_response: int | None = None
         self._faults = _Faults()
         self._lock = threading.Lock()
         self._pageids = {title: PAGEID_BASE + n for n, title in enumerate(sorted(self.pages))}
+        self._next_invented_pageid = ARTICLE_PAGEID_BASE
+        for title in sorted(self.articles.keys() | self.redirects.keys()):
+            self._give_pageid(title)
         self._server = _Server(self)
         # A short poll interval so stop() (run after every test) returns quickly.
         serve = self._server.serve_forever
@@ -175,6 +248,24 @@ class FakeWiki:
         with self._lock:
             self._faults.broken_titles.add(title)
 
+    def add_article(
+        self, title: str, *, wikidata: str | None = None, disambiguation: bool = False
+    ) -> Article:
+        """A new article (not a redirect) in the main namespace."""
+        with self._lock:
+            self.redirects.pop(title, None)
+            article = Article(title, None, wikidata, disambiguation)
+            self.articles[title] = article
+            self._give_pageid(title)
+            return article
+
+    def add_redirect(self, source: str, target: str) -> None:
+        """Make `source` a redirect to `target` (`Title` or `Title#fragment`)."""
+        with self._lock:
+            self.articles.pop(source, None)
+            self.redirects[source] = target
+            self._give_pageid(source)
+
     def add_revision(self, title: str, content: str) -> Revision:
         """A new latest revision of `title` (creating the page), as an editor's save."""
         with self._lock:
@@ -190,6 +281,10 @@ class FakeWiki:
 
     def latest(self, title: str) -> Revision:
         return self.pages[title][-1]
+
+    def pageid(self, title: str) -> int:
+        """The page id the fake gives `title` (a day page, article or redirect)."""
+        return self._pageids[title]
 
     def requests_for(self, prop: str) -> list[LoggedRequest]:
         """Logged requests with `prop=<prop>`."""
@@ -220,9 +315,9 @@ class FakeWiki:
             titles = [normalize(raw) for raw in params.get("titles", "").split("|") if raw]
             if faults.broken_titles.intersection(titles):
                 return 500, {}, {"fake": "this title always fails"}
-            return 200, {}, self._query(params, titles)
+            return 200, {}, self._query(params)
 
-    def _query(self, params: dict[str, str], titles: list[str]) -> dict[str, Any]:
+    def _query(self, params: dict[str, str]) -> dict[str, Any]:
         if params.get("action") != "query":
             return _error("badvalue", 'The fake only answers "action=query".')
         if params.get("format") != "json" or params.get("formatversion") != "2":
@@ -236,33 +331,94 @@ class FakeWiki:
             )
         raw = [title for title in params.get("titles", "").split("|") if title]
         query: dict[str, Any] = {}
-        normalized = [
-            {"fromencoded": False, "from": before, "to": after}
-            for before, after in dict(zip(raw, titles, strict=True)).items()
-            if before != after
-        ]
+        normalized: dict[str, str] = {}
+        invalid: dict[str, dict[str, Any]] = {}
+        interwiki: dict[str, str] = {}
+        hops: dict[str, dict[str, Any]] = {}
+        unique: list[str] = []  # the pages to list, in request order
+        for before in raw:
+            bad = INVALID_TITLE.search(before)
+            if bad:
+                invalid[before] = {
+                    "title": before,
+                    "invalidreason": "The requested page title contains invalid characters: "
+                    f'"{bad.group()}".',
+                    "invalid": True,
+                }
+                continue
+            after = normalize(before)
+            if before != after:
+                normalized.setdefault(before, after)
+            prefix = interwiki_prefix(after)
+            if prefix is not None:
+                interwiki[after] = prefix
+                continue
+            final = self._follow(after, hops) if "redirects" in params else after
+            if final is not None and final not in unique:
+                unique.append(final)
         if normalized:
-            query["normalized"] = normalized
-        unique = list(dict.fromkeys(titles))
-        prop = params.get("prop")
-        if prop == "info":
-            query["pages"] = [self._info(title) for title in self._in_page_order(unique)]
-            return {"batchcomplete": True, "query": query}
-        if prop == "revisions":
+            query["normalized"] = [
+                {"fromencoded": False, "from": before, "to": after}
+                for before, after in normalized.items()
+            ]
+        if hops:
+            query["redirects"] = list(hops.values())
+        if interwiki:
+            query["interwiki"] = [{"title": title, "iw": iw} for title, iw in interwiki.items()]
+        props = set(params["prop"].split("|")) if params.get("prop") else set()
+        if props == {"revisions"}:
             if params.get("rvslots") != "main":
                 return _error("fake-unsupported", "The fake only answers with rvslots=main.")
-            return self._revisions(params, self._in_page_order(unique), query)
-        return _error("fake-unsupported", f"The fake does not know prop={prop!r}.")
+            answer = self._revisions(params, self._in_page_order(unique), query)
+        elif props and props <= {"info", "pageprops"}:
+            answer = self._properties(params, props, self._in_page_order(unique), query)
+        else:
+            prop = params.get("prop")
+            return _error("fake-unsupported", f"The fake does not know prop={prop!r}.")
+        if invalid:
+            query["pages"] = list(invalid.values()) + query.get("pages", [])
+        return answer
+
+    def _follow(self, title: str, hops: dict[str, dict[str, Any]]) -> str | None:
+        """Where `title` ends after its redirects, noting each hop as the API lists it;
+        None for a loop (the API then lists the hops but no page)."""
+        chain = [title]
+        while title in self.redirects:
+            target, _, fragment = self.redirects[title].partition("#")
+            hop: dict[str, Any] = {"from": title, "to": target}
+            if fragment:
+                hop["tofragment"] = fragment
+            hops.setdefault(title, hop)
+            if target in chain:
+                return None
+            chain.append(target)
+            title = target
+        return title
+
+    def _exists(self, title: str) -> bool:
+        return title in self.pages or title in self.articles or title in self.redirects
 
     def _in_page_order(self, titles: list[str]) -> list[str]:
         """Existing pages by page id, then missing ones: the real API's order, not ours."""
-        present = sorted((t for t in titles if t in self.pages), key=self._pageids.__getitem__)
-        return present + [t for t in titles if t not in self.pages]
+        present = sorted((t for t in titles if self._exists(t)), key=self._pageids.__getitem__)
+        return present + [t for t in titles if not self._exists(t)]
+
+    def _give_pageid(self, title: str) -> None:
+        article = self.articles.get(title)
+        if article is not None and article.pageid is not None:
+            self._pageids[title] = article.pageid
+        elif title not in self._pageids:
+            self._pageids[title] = self._next_invented_pageid
+            self._next_invented_pageid += 1
 
     def _page(self, title: str) -> dict[str, Any]:
-        if title not in self.pages:
-            return {"ns": PORTAL_NS, "title": title, "missing": True}
-        return {"pageid": self._pageids[title], "ns": PORTAL_NS, "title": title}
+        namespace = PORTAL_NS if title.startswith("Portal:") else 0
+        if not self._exists(title):
+            return {"ns": namespace, "title": title, "missing": True}
+        page = {"pageid": self._pageids[title], "ns": namespace, "title": title}
+        if title in self.redirects:  # only listed when redirects are not followed
+            page["redirect"] = True
+        return page
 
     def _info(self, title: str) -> dict[str, Any]:
         page = self._page(title)
@@ -277,7 +433,49 @@ class FakeWiki:
                 "lastrevid": latest.revid,
                 "length": len(latest.content.encode("utf-8")),
             }
+        elif self._exists(title):
+            # Articles have no revisions here: no touched, lastrevid or length.
+            page |= {
+                "contentmodel": "wikitext",
+                "pagelanguage": "en",
+                "pagelanguagehtmlcode": "en",
+                "pagelanguagedir": "ltr",
+            }
         return page
+
+    def _pageprops(self, title: str, wanted: set[str] | None) -> dict[str, str]:
+        article = self.articles.get(title)
+        props: dict[str, str] = {}
+        if article is not None and article.wikidata:
+            props["wikibase_item"] = article.wikidata
+        if article is not None and article.disambiguation:
+            props["disambiguation"] = ""
+        return {name: value for name, value in props.items() if wanted is None or name in wanted}
+
+    def _properties(
+        self, params: dict[str, str], props: set[str], titles: list[str], query: dict[str, Any]
+    ) -> dict[str, Any]:
+        """prop=info and/or pageprops; with `pageprops_per_response`, the page properties
+        are spread over continuations (`ppcontinue`), and info, done in the first
+        response, is not repeated."""
+        wanted = set(params["ppprop"].split("|")) if params.get("ppprop") else None
+        with_props = [t for t in titles if self._exists(t) and self._pageprops(t, wanted)]
+        start = int(params.get("ppcontinue", "0"))
+        todo = [t for t in with_props if self._pageids[t] >= start]
+        now = todo[: self.pageprops_per_response] if self.pageprops_per_response else todo
+        first = "ppcontinue" not in params
+        pages = []
+        for title in titles:
+            page = self._info(title) if "info" in props and first else self._page(title)
+            if "pageprops" in props and title in now:
+                page["pageprops"] = self._pageprops(title, wanted)
+            pages.append(page)
+        query["pages"] = pages
+        rest = todo[len(now) :] if "pageprops" in props else []
+        if rest:
+            cont = {"ppcontinue": str(self._pageids[rest[0]]), "continue": "||"}
+            return {"continue": cont, "query": query}
+        return {"batchcomplete": True, "query": query}
 
     def _revisions(
         self, params: dict[str, str], titles: list[str], query: dict[str, Any]

@@ -180,3 +180,23 @@ def test_cli_resolve_relate_and_exports(tmp_path: Path):
     assert related and all(set(r) == {"id", "related"} for r in related)
     assert all(set(item) == {"id", "score", "shared"} for r in related for item in r["related"])
     assert (FIXTURES / "wikitimes" / "SOURCE.txt").exists()
+
+
+def test_resolve_through_the_api_merges_redirects(tmp_path: Path, fake_wiki):
+    settings = Settings(db=tmp_path / "api.sqlite3", api_url=fake_wiki.url)
+    with Archive(settings) as archive:
+        archive.ingest_paths([WIKITEXT / "2016-01-19.wiki"])
+        report = archive.resolve(api=True)
+        assert report.errors == [] and report.redirects > 0
+        asked = {t for r in fake_wiki.requests for t in r.titles if "pageprops" in
+                 r.params.get("prop", "")}
+        sohr = event_with(archive, SOHR)
+        context = archive.context(sohr.id)
+        assert "Islamic State" in context
+        assert "Islamic State of Iraq and the Levant" not in context
+        again = archive.resolve(api=True)  # every title known: nothing asked again
+        assert again.resolved == 0
+        assert {t for r in fake_wiki.requests for t in r.titles
+                if "pageprops" in r.params.get("prop", "")} == asked
+        entities = {e.title: e for e in archive.entities()}
+        assert entities["Pakistan"].wikidata == "Q843" and entities["Paris"].wikidata == "Q90"

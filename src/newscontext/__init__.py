@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from .archive import Archive  # noqa: E402  (Archive's modules read __version__)
-from .settings import Settings  # noqa: E402
+from .archive import Archive
+from .settings import Settings
 
 __all__ = ["Archive", "Settings", "__version__"]

@@ -184,7 +184,9 @@ class PortalAPI:
         normalisation and redirects (a redirect's `#fragment` dropped); a missing or invalid
         page, or an interwiki link, is `missing` and keeps its own title, except that a
         redirect to a missing page gives the redirect's target. A batch the API does not
-        answer comes back as one TitleError, and the next batch is still asked.
+        answer comes back as one TitleError, and the next batch is still asked. Text that
+        cannot be a title (empty, or holding "|") is not asked: it comes back at once as
+        missing, ahead of the batch being gathered.
         """
         wanted = list(dict.fromkeys(titles))
         size = max(1, self._settings.api_batch)

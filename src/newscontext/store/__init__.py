@@ -552,9 +552,13 @@ class Store:
             )
             if current.get(event_id) != encoded:
                 changed.append((event_id, encoded))
-        self.conn.executemany(
-            "INSERT OR REPLACE INTO related (event_id, items) VALUES (?, ?)", changed
-        )
+        if changed:
+            seq = self._meta_int("related_seq") + 1
+            self._set_meta("related_seq", seq)
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO related (event_id, items, change_seq) VALUES (?, ?, ?)",
+                [(event_id, items, seq) for event_id, items in changed],
+            )
         gone = [(event_id,) for event_id in current.keys() - seen]
         self.conn.executemany("DELETE FROM related WHERE event_id = ?", gone)
         return len(changed) + len(gone)
@@ -577,3 +581,132 @@ class Store:
         )
         for event_id, items in cursor:
             yield event_id, self._related(items)
+
+    # -- publishing --------------------------------------------------------------------------
+
+    def event_slugs(self) -> dict[str, tuple[str, str]]:
+        """Event id -> (date, slug) of its current path."""
+        return {row[0]: (row[1], row[2]) for row in self.conn.execute(
+            "SELECT event_id, date, slug FROM event_slugs WHERE current = 1")}
+
+    def old_event_paths(self, days: Iterable[str] | None = None) -> list[tuple[str, str, str]]:
+        """(date, slug, event id) of paths an event was published at before."""
+        sql = "SELECT date, slug, event_id FROM event_slugs WHERE current = 0"
+        if days is None:
+            return [tuple(row) for row in self.conn.execute(sql + " ORDER BY date, slug")]
+        days = list(days)
+        marks = ",".join("?" * len(days))
+        return [tuple(row) for row in self.conn.execute(
+            f"{sql} AND date IN ({marks}) ORDER BY date, slug", days)]
+
+    def assign_event_slugs(self, day: date, make_slug: Callable[[str, set[str]], str],
+                           slugify: Callable[[str], str]) -> set[str]:
+        """Give the day's events their paths: an event keeps its slug while its wording
+        still yields it; a reworded (or moved) event gets a new one and its old path is
+        kept as a redirect. A slug once used on a day is never given to another event.
+        Returns the ids whose path changed."""
+        iso = day.isoformat()
+        used = {row[0]: row[1] for row in self.conn.execute(
+            "SELECT slug, event_id FROM event_slugs WHERE date = ?", (iso,))}
+        current = {row[0]: row[1] for row in self.conn.execute(
+            "SELECT event_id, slug FROM event_slugs WHERE date = ? AND current = 1", (iso,))}
+        taken = set(used)
+        changed: set[str] = set()
+        for event_id, text in self.conn.execute(
+            "SELECT id, text FROM events WHERE date = ? ORDER BY position, id", (iso,)
+        ).fetchall():
+            want = slugify(text)
+            mine = current.get(event_id)
+            if mine and (mine == want or (mine.startswith(want + "-")
+                                          and mine[len(want) + 1 :].isdigit())):
+                continue
+            # A path this event had before on this day comes back when its wording does.
+            again = next((slug for slug, owner in used.items() if owner == event_id
+                          and (slug == want or (slug.startswith(want + "-")
+                                                and slug[len(want) + 1 :].isdigit()))), None)
+            slug = again or make_slug(text, taken)
+            taken.add(slug)
+            self.conn.execute("UPDATE event_slugs SET current = 0 WHERE event_id = ?",
+                              (event_id,))
+            self.conn.execute(
+                "INSERT INTO event_slugs (date, slug, event_id, current) VALUES (?, ?, ?, 1) "
+                "ON CONFLICT (date, slug) DO UPDATE SET current = 1",
+                (iso, slug, event_id),
+            )
+            changed.add(event_id)
+        return changed
+
+    def story_slugs(self) -> dict[str, str]:
+        return dict(self.conn.execute("SELECT title, slug FROM stories").fetchall())
+
+    def assign_story_slugs(self, make_slug: Callable[[str, set[str]], str]) -> int:
+        """Slugs for story headings that have none yet; existing slugs never change."""
+        known = self.story_slugs()
+        taken = set(known.values())
+        rows = []
+        for (title,) in self.conn.execute(
+            "SELECT DISTINCT json_extract(s.value, '$.text') FROM events e, json_each(e.stories) s"
+        ).fetchall():
+            if title and title not in known:
+                slug = make_slug(title, taken)
+                taken.add(slug)
+                rows.append((title, slug))
+        self.conn.executemany("INSERT INTO stories (title, slug) VALUES (?, ?)", rows)
+        return len(rows)
+
+    def events_with_story(self, title: str) -> list[tuple[str, str]]:
+        """(id, date) of live events under a story heading, newest first."""
+        return [tuple(row) for row in self.conn.execute(
+            "SELECT DISTINCT e.id, e.date FROM events e, json_each(e.stories) s "
+            "WHERE e.removed = 0 AND json_extract(s.value, '$.text') = ? "
+            "ORDER BY e.date DESC, e.position DESC", (title,))]
+
+    def events_with_entity(self, title: str) -> list[tuple[str, str]]:
+        """(id, date) of live events whose context holds an entity, newest first."""
+        return [tuple(row) for row in self.conn.execute(
+            "SELECT DISTINCT e.id, e.date FROM event_entities x JOIN events e ON e.id = x.event_id "
+            "WHERE x.entity = ? AND e.removed = 0 ORDER BY e.date DESC, e.position DESC",
+            (title,))]
+
+    def cooccurring(self, event_ids: list[str], exclude: str, limit: int) -> list[tuple[str, int]]:
+        """The entities most often found with these events (besides `exclude`)."""
+        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS chosen (id TEXT PRIMARY KEY)")
+        self.conn.execute("DELETE FROM temp.chosen")
+        self.conn.executemany("INSERT OR IGNORE INTO temp.chosen VALUES (?)",
+                              [(i,) for i in event_ids])
+        rows = self.conn.execute(
+            "SELECT x.entity, COUNT(DISTINCT x.event_id) AS n FROM event_entities x "
+            "JOIN temp.chosen c ON c.id = x.event_id WHERE x.entity != ? "
+            "GROUP BY x.entity ORDER BY n DESC, x.entity LIMIT ?", (exclude, limit)).fetchall()
+        return [(row[0], row[1]) for row in rows]
+
+    def entity_slugs(self) -> dict[str, str]:
+        return dict(self.conn.execute("SELECT title, slug FROM entities").fetchall())
+
+    def source_articles(self, urls: Iterable[str]) -> dict[str, sqlite3.Row]:
+        """Source URL -> its fetch record joined with its article (if any)."""
+        urls = list(dict.fromkeys(urls))
+        if not urls:
+            return {}
+        marks = ",".join("?" * len(urls))
+        rows = self.conn.execute(
+            f"SELECT s.url, s.hash, s.status AS fetch_status, s.fetched_at, s.final_url, "
+            f"s.archived_from, a.og_title, a.og_description, a.og_image, a.og_site_name, "
+            f"a.og_published, a.title, a.subtitle, a.author, a.published, a.text, "
+            f"a.status AS article_status FROM sources s LEFT JOIN articles a ON a.url = s.url "
+            f"WHERE s.url IN ({marks})", urls).fetchall()
+        return {row["url"]: row for row in rows}
+
+    def day_counts(self) -> list[tuple[str, int]]:
+        """(date, live events) of every day with events, oldest first."""
+        return [tuple(row) for row in self.conn.execute(
+            "SELECT date, SUM(removed = 0) FROM events GROUP BY date ORDER BY date")]
+
+    def version_counts(self, event_ids: Iterable[str]) -> dict[str, int]:
+        ids = list(event_ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        return dict(self.conn.execute(
+            f"SELECT event_id, COUNT(*) FROM event_versions WHERE event_id IN ({marks}) "
+            "GROUP BY event_id", ids).fetchall())

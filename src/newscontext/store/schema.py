@@ -121,6 +121,68 @@ MIGRATIONS: list[str] = [
     -- change_seq up to which event_entities is current; -1 = rebuild everything
     INSERT INTO meta (key, value) VALUES ('entities_seq', '-1');
     """,
+    """
+    CREATE TABLE sources (                 -- every distinct cited URL and its fetching
+        url         TEXT PRIMARY KEY,
+        hash        TEXT NOT NULL UNIQUE,   -- public id: /sources/<hash>
+        status      TEXT NOT NULL DEFAULT 'pending',
+            -- pending, fetched, not_found, blocked, paywalled, timeout, too_large,
+            -- not_html, refused, error (archived: fetched from the Wayback Machine)
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        next_attempt TEXT,                  -- a failed source is retried after this (backoff)
+        fetched_at  TEXT,
+        http_status INTEGER,
+        final_url   TEXT,
+        redirects   TEXT,                   -- JSON [url, ...] followed to reach final_url
+        content_sha256 TEXT REFERENCES blobs (sha256),
+        archived_from TEXT,                 -- the Wayback capture it came from, if any
+        message     TEXT                    -- why it failed, for people
+    );
+    CREATE INDEX sources_due ON sources (status, next_attempt);
+
+    CREATE TABLE blobs (                   -- fetched bodies, compressed, content-addressed
+        sha256      TEXT PRIMARY KEY,
+        content     BLOB NOT NULL,          -- zlib
+        content_type TEXT,
+        size        INTEGER NOT NULL        -- uncompressed bytes
+    );
+
+    CREATE TABLE articles (                -- what was extracted from a fetched source
+        url         TEXT PRIMARY KEY REFERENCES sources (url),
+        final_url   TEXT,
+        og_title    TEXT, og_description TEXT, og_image TEXT, og_site_name TEXT,
+        og_published TEXT,
+        title       TEXT, subtitle TEXT, author TEXT, published TEXT,
+        text        TEXT NOT NULL DEFAULT '',
+        status      TEXT NOT NULL,          -- complete, teaser, paywalled, empty
+        extracted_at TEXT NOT NULL
+    );
+    """,
+    """
+    CREATE TABLE event_slugs (             -- every path an event was published at
+        date        TEXT NOT NULL,
+        slug        TEXT NOT NULL,
+        event_id    TEXT NOT NULL REFERENCES events (id),
+        current     INTEGER NOT NULL,       -- 0: an old path, kept as a redirect
+        PRIMARY KEY (date, slug)
+    ) WITHOUT ROWID;
+    CREATE INDEX event_slugs_by_event ON event_slugs (event_id);
+
+    CREATE TABLE stories (                 -- story headings, with slugs that never change
+        title       TEXT PRIMARY KEY,       -- the heading's plain text
+        slug        TEXT NOT NULL UNIQUE
+    );
+
+    CREATE TABLE builds (                  -- what the last site build saw
+        outdir      TEXT PRIMARY KEY,
+        change_seq  INTEGER NOT NULL,
+        related_seq INTEGER NOT NULL,
+        built_at    TEXT NOT NULL
+    );
+
+    ALTER TABLE related ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;
+    INSERT INTO meta (key, value) VALUES ('related_seq', '0');
+    """,
 ]
 
 

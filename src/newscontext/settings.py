@@ -44,6 +44,12 @@ class Settings:
     # A setting so tests can make it tiny.
     api_backoff_base: float = 1.0
 
+    # Where the published site lives: JSON and XML pages carry absolute URLs under it.
+    site_url: str = "http://127.0.0.1:8000"
+    # Source articles' full text belongs to their publishers: shown only if the operator
+    # chooses to (exports and the database always hold it).
+    publish_full_text: bool = False
+
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         """Defaults, then `NEWSCONTEXT_*` variables, then explicit overrides (non-None)."""
@@ -52,8 +58,23 @@ class Settings:
             raw = os.environ.get(f"NEWSCONTEXT_{spec.name.upper()}")
             if raw is not None and spec.name != "db":
                 current = getattr(settings, spec.name)
-                setattr(settings, spec.name, type(current)(raw))
+                setattr(settings, spec.name, _parse(raw, type(current), spec.name))
         for name, value in overrides.items():
             if value is not None:
                 setattr(settings, name, Path(value) if name == "db" else value)
         return settings
+
+
+def _parse(raw: str, kind: type, name: str) -> object:
+    """An environment value as the field's type; booleans accept 1/0, true/false, yes/no."""
+    if kind is bool:
+        value = raw.strip().lower()
+        if value in ("1", "true", "yes", "on"):
+            return True
+        if value in ("0", "false", "no", "off", ""):
+            return False
+        raise ValueError(f"NEWSCONTEXT_{name.upper()}={raw!r} is not a yes/no value")
+    try:
+        return kind(raw)
+    except ValueError as exc:
+        raise ValueError(f"NEWSCONTEXT_{name.upper()}={raw!r}: {exc}") from exc

@@ -8,6 +8,7 @@ references list. The final text clean-up is shared with the wikitext parser (`in
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import lxml.html
@@ -17,11 +18,14 @@ from ..model import Event, Link, ParsedDay, ParseWarning, Story
 from .inline import Rendered, clean_text, only_links
 from .titles import NON_ARTICLE_NAMESPACES, namespace_of, normalize_title, title_from_href
 
-_SKIP_CLASSES = ("noprint", "mw-editsection", "reference", "mw-cite-backlink", "error",
-                 "mw-empty-elt", "sortkey", "navbar", "current-events-navbar")
+_SKIP_CLASSES = frozenset({"noprint", "mw-editsection", "reference", "mw-cite-backlink",
+                           "error", "mw-empty-elt", "sortkey", "navbar",
+                           "current-events-navbar"})
 _SKIP_TAGS = frozenset({"style", "script", "noscript", "s", "del", "strike", "math",
                         "template", "link", "meta", "img"})
 _REDLINK_SUFFIX = " (page does not exist)"
+# Parts of a rendered citation that are not the outlet: dates, retrieval and archive notes.
+_NOT_OUTLET = re.compile(r"\b\d{4}\b|^(?:retrieved|archived|accessed|p{1,2}\.)\b", re.I)
 _HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6", "dt"})
 
 
@@ -54,7 +58,8 @@ def parse_html(day: date, markup: str) -> ParsedDay:
                     category = clean_text(item.text_content()) or None
         elif block.tag == "p" and clean_text(_visible_text(block)):
             parsed.warnings.append(
-                ParseWarning(day, block.sourceline or 0, "text outside any list or heading; skipped",
+                ParseWarning(day, block.sourceline or 0,
+                             "text outside any list or heading; skipped",
                              clean_text(_visible_text(block)))
             )
     return parsed
@@ -101,17 +106,42 @@ def _references(root) -> dict[str, list[tuple[str, str]]]:
             if not ident:
                 continue
             links = []
+            cited: set = set()  # <cite> elements already read: one source per citation
             for anchor in item.iter("a"):
-                if "external" in (anchor.get("class") or "") and anchor.get("href"):
-                    cite = anchor.getparent()
-                    outlet = ""
-                    for italic in (cite.iter("i") if cite is not None else ()):
-                        outlet = italic.text_content()
-                        break
-                    links.append((anchor.get("href"), outlet or anchor.text_content()))
-                    break
+                if "external" not in (anchor.get("class") or "") or not anchor.get("href"):
+                    continue
+                cite = next(anchor.iterancestors("cite"), None)
+                if cite is None:  # `<ref>[URL Title]</ref>`: every link a source, named as shown
+                    links.append((anchor.get("href"), anchor.text_content()))
+                elif cite not in cited:
+                    cited.add(cite)
+                    links.append(_cite_source(cite, anchor))
             refs[ident] = links
     return refs
+
+
+def _cite_source(cite, first) -> tuple[str, str]:
+    """(url, outlet) of a rendered {{cite ...}}, read as the wikitext parser reads the
+    template: `url` (not the archive copy), outlet = work (italic), else publisher or
+    agency (the plain words after the title), else the title."""
+    url = first.get("href")
+    for anchor in cite.iter("a"):
+        if "external" in (anchor.get("class") or "") and _visible_text(anchor) == "the original":
+            url = anchor.get("href")  # "Archived from the original": the title links the copy
+            break
+    work = next(cite.iterchildren("i"), None)
+    if work is not None:
+        return url, work.text_content()
+    after = [first.tail or ""]
+    for sibling in first.itersiblings():
+        after.append(sibling.text_content() + (sibling.tail or ""))
+    for part in re.split(r"\.\s+|\.$", "".join(after)):
+        part = part.strip(" .")
+        if part and not _NOT_OUTLET.search(part):
+            return url, part
+        if part:
+            break
+    return url, first.text_content()
 
 
 def _walk_list(parsed: ParsedDay, ul, category, stories: tuple[Story, ...], references) -> None:
@@ -143,8 +173,8 @@ def _walk_list(parsed: ParsedDay, ul, category, stories: tuple[Story, ...], refe
 def _skipped(element) -> bool:
     if element.tag in _SKIP_TAGS:
         return True
-    classes = element.get("class") or ""
-    if any(name in classes.split() for name in _SKIP_CLASSES):
+    classes = element.get("class")
+    if classes and not _SKIP_CLASSES.isdisjoint(classes.split()):
         return True
     style = (element.get("style") or "").replace(" ", "").lower()
     return "display:none" in style

@@ -20,9 +20,16 @@ _WS = re.compile(r"[\s\u00a0\u2000-\u200b\u202f\u205f\u3000\ufeff]+")
 _SOURCE_RUN = re.compile(
     r"\(?\s*" + SOURCE_MARK + r"(?:[\s,;/]*(?:and\s+)?" + SOURCE_MARK + r")*\s*\)?"
 )
+# "... Noem. [url (Bloomberg)]." -> "... Noem.": a full stop typed after a source that
+# already followed the end of the sentence would otherwise read "Noem..".
+_STOP_AROUND_SOURCE = re.compile(
+    r"([.!?][\"'”’]?)(\s*" + _SOURCE_RUN.pattern + r")\s*\.(?!\.)"
+)
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?)\]])")
 _SPACE_AFTER_OPEN = re.compile(r"([(\[])\s+")
 _EMPTY_BRACKETS = re.compile(r"\(\s*\)|\[\s*\]")
+_SEPARATORS = ",;:–—-"
+_TRAILING_SEPARATORS = re.compile(r"(?:\s*[,;:–—-])+$")
 _OUTLET_JUNK = re.compile(r"^[\s(\[\"'‘“]+|[\s)\]\"'’”.,;:]+$")
 
 
@@ -52,17 +59,25 @@ class Rendered:
 
 
 def clean_text(raw: str) -> str:
-    """Plain sentence: entities decoded, sources and their brackets gone, single spaces."""
-    text = html.unescape(raw)
-    text = _SOURCE_RUN.sub(" ", text)
-    text = text.replace(SOURCE_MARK, " ")
+    """Plain sentence: entities decoded, sources and their brackets gone, single spaces.
+
+    Called for every link label and sentence, so steps that cannot apply are skipped."""
+    text = html.unescape(raw) if "&" in raw else raw
+    if SOURCE_MARK in text:
+        text = _STOP_AROUND_SOURCE.sub(r"\1\2", text)
+        text = _SOURCE_RUN.sub(" ", text)
+        text = text.replace(SOURCE_MARK, " ")
     text = _WS.sub(" ", text)
-    text = _EMPTY_BRACKETS.sub("", text)
+    brackets = "(" in text or "[" in text
+    if brackets:
+        text = _EMPTY_BRACKETS.sub("", text)
     text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
-    text = _SPACE_AFTER_OPEN.sub(r"\1", text)
+    if brackets:
+        text = _SPACE_AFTER_OPEN.sub(r"\1", text)
     text = _WS.sub(" ", text).strip()
-    # Separators left dangling where trailing sources were cut away.
-    text = re.sub(r"(?:\s*[,;:–—-])+$", "", text).strip()
+    if text and text[-1] in _SEPARATORS:
+        # Separators left dangling where trailing sources were cut away.
+        text = _TRAILING_SEPARATORS.sub("", text).strip()
     return text
 
 

@@ -44,6 +44,14 @@ _FURNITURE = re.compile(
     re.I | re.S,
 )
 _LINK_TRAIL = re.compile(r"^[a-z]+")
+# Runs of apostrophes left in text are unbalanced ''italic''/'''bold''' markup, which
+# MediaWiki closes at the end of the line: formatting, never shown.
+_STRAY_QUOTES = re.compile(r"'{2,}")
+# A line that starts a list item or a heading: an open {{ or <ref> cannot run past it.
+_STRUCTURE_START = re.compile(r"[*#;]|'''|==")
+_LONE_BRACE = re.compile(r"(?<!\})\}(?!\})")
+# Bracketed external links (the sources) at the end of a line, with what separates them.
+_TRAILING_SOURCES = re.compile(r"(?:[\s(),;]*\[(?:https?:)?//[^\]\n]*\])+[\s().,;]*$", re.I)
 
 # Templates that add nothing to the sentence (maintenance tags, flags, icons, layout).
 _DROP_NAMES = frozenset(
@@ -105,7 +113,9 @@ def parse_wikitext(day: date, text: str) -> ParsedDay:
             try:
                 code = mwparserfromhell.parse(bullet.group(2))
             except Exception as exc:  # the tokenizer is robust; this guards the unexpected
-                parsed.warnings.append(ParseWarning(day, line_no, f"unreadable markup ({exc})", line))
+                parsed.warnings.append(
+                    ParseWarning(day, line_no, f"unreadable markup ({exc})", line)
+                )
                 continue
             bullets.append((depth, line_no, code))
             continue
@@ -116,8 +126,10 @@ def parse_wikitext(day: date, text: str) -> ParsedDay:
             continue
         if _FURNITURE.match(line):
             continue
-        plain = clean_text(mwparserfromhell.parse(line).strip_code())
-        if plain:
+        # Images and categories show nothing: not worth a warning; a stray source is.
+        stray = Rendered()
+        _render(mwparserfromhell.parse(line), stray, [])
+        if stray.text() or stray.sources:
             parsed.warnings.append(
                 ParseWarning(day, line_no, "text outside any bullet or heading; skipped", line)
             )
@@ -158,14 +170,19 @@ def _logical_lines(content: str, first_line: int, parsed: ParsedDay):
             continue
         if tok == "\n":
             line_no += 1
-            nxt = content[token.end() : token.end() + 1]
-            if (templates or refs) and nxt in ("*", ";", "#"):
-                # A new bullet inside an open template or <ref>: the opener was a typo.
+            if (templates or refs) and _STRUCTURE_START.match(content, token.end()):
+                # A new bullet or heading inside an open template or <ref>: the opener was a
+                # typo. Close it on its own line, so that line and the rest still count.
+                text = content[start : token.start()]
                 parsed.warnings.append(
-                    ParseWarning(parsed.date, start_line, "unclosed {{ or <ref>; closed at end of line",
-                                 content[start : token.start()])
+                    ParseWarning(parsed.date, start_line,
+                                 "unclosed {{ or <ref>; closed at end of line", text)
                 )
+                yield start_line, _close_open(text, templates, refs)
                 templates = refs = 0
+                start = token.end()
+                start_line = line_no
+                continue
             if not templates and not refs:
                 yield start_line, content[start : token.start()]
                 start = token.end()
@@ -184,9 +201,37 @@ def _logical_lines(content: str, first_line: int, parsed: ParsedDay):
             refs += 1
     if in_comment:
         parsed.warnings.append(
-            ParseWarning(parsed.date, start_line, "unclosed <!-- comment hides the rest of the page")
+            ParseWarning(parsed.date, start_line,
+                         "unclosed <!-- comment hides the rest of the page")
         )
     yield start_line, content[start:]
+
+
+def _quote_run(match: re.Match[str]) -> str:
+    """What MediaWiki shows of a stray run of apostrophes: 4 = one apostrophe + bold,
+    more than 5 = the extra ones are text, else nothing."""
+    count = len(match.group(0))
+    if count == 4:
+        return "'"
+    return "'" * (count - 5) if count > 5 else ""
+
+
+def _close_open(line: str, templates: int, refs: int) -> str:
+    """Close the {{ and <ref> a line left open, so its sentence and sources still count:
+    templates close before the line's trailing sources, citations at its end."""
+    if templates == 1:
+        # The usual typo is one brace short: `{{convert|130|mph|km/h}.` -> close it there.
+        lone = _LONE_BRACE.search(line, line.rfind("{{") + 2)
+        if lone:
+            return line[: lone.end()] + "}" + line[lone.end() :] + "</ref>" * refs
+    if templates:
+        trailing = _TRAILING_SOURCES.search(line)
+        at = trailing.start() if trailing else len(line)
+        head = line[:at].rstrip()
+        if head.lower().endswith("</ref>") and head.rfind("{{") > head.lower().rfind("<ref"):
+            at = len(head) - len("</ref>")  # `<ref>{{cite web|..</ref>`: close inside the ref
+        line = line[:at] + "}}" * templates + line[at:]
+    return line + "</ref>" * refs
 
 
 def _heading_text(line: str) -> str | None:
@@ -263,7 +308,7 @@ def _render(code: Wikicode, out: Rendered, warnings: list[str], *, in_ref: bool 
                     value = value[trail.end() :]
             trail_link = None
             if not in_ref:
-                out.parts.append(value)
+                out.parts.append(_STRAY_QUOTES.sub(_quote_run, value))
             continue
         trail_link = None
         if isinstance(node, Wikilink):
@@ -289,7 +334,8 @@ def _render_wikilink(node: Wikilink, out: Rendered, warnings, in_ref: bool) -> i
     if "{{" in raw_title or "<" in raw_title:
         raw_title = clean_text(mwparserfromhell.parse(raw_title).strip_code())
     target = normalize_title(raw_title)
-    if namespace_of(raw_title.strip()) in NON_ARTICLE_NAMESPACES and not raw_title.strip().startswith(":"):
+    bare = raw_title.strip()
+    if namespace_of(bare) in NON_ARTICLE_NAMESPACES and not bare.startswith(":"):
         return None  # an image or a category: shows nothing in the sentence
     if node.text is not None:
         label = _plain_of(node.text, warnings)
@@ -393,9 +439,11 @@ def _render_template(node: Template, out: Rendered, warnings: list[str], in_ref:
         return
     if name in ("ill", "interlanguage link", "interlanguage link multi", "illm", "ill2"):
         if args:
-            target = normalize_title(_plain_of(args[0], warnings))
+            shown = _plain_of(args[0], warnings)
+            target = normalize_title(shown)
             label_code = _named(node, "lt")
-            label = _plain_of(label_code, warnings) if label_code is not None else target
+            # The link shows the title as typed ({{ill|đức Phúc|vi}} reads "đức Phúc").
+            label = _plain_of(label_code, warnings) if label_code is not None else shown
             out.parts.append(label)
             if target:
                 out.links.append(Link(target=target, label=label))
@@ -442,22 +490,34 @@ def _render_convert(args: list[Wikicode], warnings: list[str]) -> str:
 
 
 def _render_ship(name: str, args: list[Wikicode], out: Rendered, warnings: list[str]) -> None:
-    """`{{ship|HMS|Victory}}` and `{{HMS|Victory|1765}}`: the ship's name, linked."""
+    """`{{ship|HMS|Victory}}` and `{{HMS|Victory|1765}}`: the ship's name, linked.
+
+    Like the template, the text shows prefix, name and hull id ("USS Enterprise (CVN-65)")
+    unless the display code says otherwise: 1 = name, 2 = prefix and name, 3 = name and id.
+    """
     values = [_plain_of(arg, warnings) for arg in args]
     if name in _SHIP_PREFIXES:
-        values = [name.upper()] + values
+        values = [name.upper(), *values]
     if len(values) < 2:
         if values:
             out.parts.append(values[0])
         return
     prefix, ship = values[0], values[1]
-    label = f"{prefix} {ship}".strip()
-    target = label
-    if len(values) > 2 and values[2]:
-        ident = values[2]
-        target = f"{label} ({ident})" if not ident.startswith("(") else f"{label} {ident}"
+    ident = values[2] if len(values) > 2 else ""
+    shown_id = ident if ident.startswith("(") else f"({ident})"
+    full = f"{prefix} {ship}".strip()
+    target = f"{full} {shown_id}" if ident else full
+    display = values[3].strip() if len(values) > 3 else ""
+    if display == "1":
+        label = ship
+    elif display == "2" or not ident:
+        label = full
+    elif display == "3":
+        label = f"{ship} {shown_id}"
+    else:
+        label = target
     out.parts.append(label)
     out.links.append(Link(target=normalize_title(target), label=label))
 
 
-__all__ = ["parse_wikitext", "clean_outlet"]
+__all__ = ["clean_outlet", "parse_wikitext"]

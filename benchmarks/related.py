@@ -24,7 +24,7 @@ from pathlib import Path
 from newscontext import Archive, Settings
 from newscontext.ingest import event_id
 from newscontext.model import ArchivedEvent, Link, Story
-from newscontext.related import DEFAULT, rank, related_lists
+from newscontext.related import DEFAULT, rank, related_json
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 HUB_DF = 10  # entities in at least this many fixture events are shared by all copies
@@ -105,9 +105,13 @@ def main() -> None:
             timings.append((label, time.perf_counter() - started))
             return result
 
-        ctx = timed("read contexts from the events", archive.contexts)
-        ranked = timed("rank top-10 of every event", lambda: rank(ctx, DEFAULT))
-        timed("related lists with shared titles", lambda: related_lists(ctx, DEFAULT))
+        timed("contexts table (first build, SQL)", lambda: archive.contexts() and None)
+        ctx = timed("read contexts", archive.contexts)
+        ranked = timed("rank top-10 of every event, 1 process", lambda: rank(ctx, DEFAULT))
+        timed("related lists as stored (ranked + shared titles), 1 process",
+              lambda: related_json(ctx, DEFAULT, workers=1))
+        timed("related lists as stored, 2 processes",
+              lambda: related_json(ctx, DEFAULT, workers=2))
         print(f"{len(ctx.ids)} events, {len(ctx.titles)} entities, {ctx.context.nnz} "
               f"context entries, {len(ranked.rows)} related links")
         first = timed("first `relate` (contexts table built, lists stored)", archive.relate)

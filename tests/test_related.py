@@ -10,7 +10,7 @@ import pytest
 from conftest import FIXTURES, HTML_KIWICOPPLE, HTML_PARSE_API, WIKITEXT
 
 from newscontext import Archive, Settings
-from newscontext.related import BASELINE, DEFAULT, Contexts, precision_at_k, rank
+from newscontext.related import BASELINE, DEFAULT, Contexts, precision_at_k, rank, related_lists
 
 SOHR = "The Syrian Observatory for Human Rights claims that scores of Syrian Army troops"
 # The seed event page's `_Context:_` list for this event.
@@ -151,12 +151,15 @@ def test_redirect_table_merges_titles_and_keeps_slugs(tmp_path: Path):
         assert "Islamic State" in shared
 
 
-def test_contexts_build_orders_titles_case_insensitively():
-    ctx = Contexts.build([("a", 1, "beta", 1, 0), ("a", 1, "Alpha", 1, 0),
-                          ("b", 2, "beta", 0, 1), ("b", 2, "alpha", 1, 0)])
-    assert ctx.titles == ["Alpha", "alpha", "beta"]
-    assert ctx.context.toarray().tolist() == [[1, 0, 1], [0, 1, 1]]
-    assert ctx.story.toarray().tolist() == [[0, 0, 0], [0, 0, 1]]
+def test_contexts_build_and_shared_titles_sorted_case_insensitively():
+    ctx = Contexts.build([("a", 1, "beta", 1, 0), ("a", 1, "Alpha", 1, 0), ("a", 1, "gamma", 0, 1),
+                          ("b", 2, "beta", 0, 1), ("b", 2, "Alpha", 1, 0), ("b", 2, "gamma", 1, 1)])
+    column = {title: n for n, title in enumerate(ctx.titles)}
+    assert ctx.context[0, column["beta"]] == 1 and ctx.story[1, column["beta"]] == 1
+    assert ctx.story[0, column["beta"]] == 0 and ctx.text[1, column["gamma"]] == 1
+    ((first, items), _) = related_lists(ctx)
+    assert first == "a" and items[0].id == "b"
+    assert items[0].shared == ("Alpha", "beta", "gamma")
 
 
 def test_cli_resolve_relate_and_exports(tmp_path: Path):

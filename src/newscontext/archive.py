@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
-import json
+import html
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .ingest import Ingester, IngestReport, utc_now
-from .model import ArchivedEvent, Entity, EventVersion, ParseWarning, Related, TitleInfo
+from .model import (
+    ArchivedEvent,
+    Article,
+    Entity,
+    Event,
+    EventVersion,
+    ParseWarning,
+    Related,
+    TitleInfo,
+)
 from .portal.inputs import InputError, read_paths
 from .portal.titles import follow_redirects, read_redirect_table
-from .related import DEFAULT, Contexts, Method, related_lists
+from .related import DEFAULT, Contexts, Method, related_json
 from .settings import Settings
 from .site.urls import unique_slug
 from .store import Store
+
+if TYPE_CHECKING:  # crawling needs httpx and the extractor: imported when it runs
+    from .sources.crawl import CrawlReport, Progress
 
 
 @dataclass
@@ -137,36 +150,21 @@ class Archive:
         """Recompute every event's related list. A full pass: rarity weights depend on the
         whole archive, and the pass is a few seconds at archive scale (see README)."""
         started = time.perf_counter()
-        with self.store.transaction():
-            self.store.rebuild_entities(unique_slug)  # contexts for the site, incremental
         ctx = self.contexts()
-        lists = related_lists(ctx, method, k)
+        lists = related_json(ctx, method, k, workers=self.settings.workers)
         with self.store.transaction():
             changed = self.store.replace_related(lists)
         return RelateReport(events=len(ctx.ids), entities=len(ctx.titles),
-                            related=sum(len(items) for _, items in lists), changed=changed,
-                            seconds=time.perf_counter() - started)
+                            related=sum(items.count('"id"') for _, items in lists),
+                            changed=changed, seconds=time.perf_counter() - started)
 
     def contexts(self, *, hide_stories: bool = False) -> Contexts:
         """Every live event's context (links and story links, redirects resolved) as
-        matrices, read straight from the events: one pass, no joins."""
-        canonical = self.store.canonical_titles()
-        ids: list[str] = []
-        dates: list[int] = []
-        column: dict[str, int] = {}
-        rows: list[tuple[int, int, int, int]] = []
-        for event_id, day, links, stories in self.store.live_contexts():
-            row = len(ids)
-            ids.append(event_id)
-            dates.append(date.fromisoformat(day).toordinal())
-            for link in json.loads(links):
-                title = canonical.get(link["target"], link["target"])
-                rows.append((row, column.setdefault(title, len(column)), 1, 0))
-            for story in json.loads(stories):
-                for link in story["links"]:
-                    title = canonical.get(link["target"], link["target"])
-                    rows.append((row, column.setdefault(title, len(column)), 0, 1))
-        return Contexts.from_arrays(ids, dates, list(column), rows, hide_stories=hide_stories)
+        matrices, from the context table (brought up to date first)."""
+        with self.store.transaction():
+            self.store.rebuild_entities(unique_slug)
+        ids, dates, titles, rows = self.store.context_rows()
+        return Contexts.from_arrays(ids, dates, titles, rows, hide_stories=hide_stories)
 
     def store_error(self, place: str, message: str) -> None:
         with self.store.transaction():
@@ -205,3 +203,34 @@ class Archive:
             "warnings": self.store.current_warnings(),
             "errors": self.store.errors(),
         }
+
+    # -- source articles -------------------------------------------------------------------
+
+    def crawl(self, since: date | None = None, limit: int | None = None,
+              progress: Progress | None = None) -> CrawlReport:
+        """Fetch the articles the events cite: sources never tried, and failed ones whose
+        backoff is over; only those of events on or after `since`, at most `limit`."""
+        from .sources.crawl import crawl
+
+        return crawl(self.store, self.settings, since, limit, progress)
+
+    def articles(self) -> Iterator[Article]:
+        return self.store.iter_articles()
+
+    def article_for(self, url: str) -> Article | None:
+        return self.store.article(url)
+
+    def event_media(self, event: Event) -> tuple[str | None, str | None]:
+        """An event's description and cover image: each from the first of its sources (in
+        listed order) whose article has one, HTML entities decoded."""
+        description = image = None
+        for source in event.sources:
+            article = self.store.article(source.url)
+            if article is None:
+                continue
+            description = description or article.og_description
+            image = image or article.og_image
+            if description and image:
+                break
+        return (html.unescape(description) if description else None,
+                html.unescape(image) if image else None)

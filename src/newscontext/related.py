@@ -16,9 +16,12 @@ its hubs. Top-k selection and the shared-entity lists are vectorised.
 
 from __future__ import annotations
 
+import json
 import math
+import multiprocessing
 import re
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,8 +57,7 @@ DEFAULT = Method()
 
 @dataclass
 class Contexts:
-    """Events as rows of sparse matrices over entities (columns, in case-insensitive title
-    order, so the shared entities of a pair come out sorted)."""
+    """Events as rows of sparse matrices over entities (columns)."""
 
     ids: list[str]
     dates: np.ndarray  # ordinal day of each event
@@ -73,38 +75,35 @@ class Contexts:
         ids: list[str] = []
         dates: list[int] = []
         column: dict[str, int] = {}
-        numeric: list[tuple[int, int, int, int]] = []
+        numeric: list[tuple[int, int, int]] = []
         for event_id, day, title, in_text, in_story in rows:
             if not ids or ids[-1] != event_id:
                 ids.append(event_id)
                 dates.append(day)
-            numeric.append((len(ids) - 1, column.setdefault(title, len(column)), in_text,
-                            in_story))
-        return cls.from_arrays(ids, dates, list(column), numeric, hide_stories=hide_stories)
+            numeric.append((len(ids) - 1, column.setdefault(title, len(column)),
+                            int(bool(in_text)) + 2 * int(bool(in_story))))
+        return cls.from_arrays(ids, dates, list(column),
+                               np.asarray(numeric, dtype=np.int64).reshape(-1, 3),
+                               hide_stories=hide_stories)
 
     @classmethod
     def from_arrays(cls, ids: list[str], dates: Sequence[int], titles: list[str],
-                    rows: Sequence[tuple[int, int, int, int]], *,
-                    hide_stories: bool = False) -> Contexts:
-        """From (event index, entity index, in_text, in_story) rows."""
-        data = np.asarray(rows, dtype=np.int64).reshape(-1, 4)
-        event, entity, in_text, in_story = data.T
-        order = sorted(range(len(titles)), key=lambda i: (titles[i].casefold(), titles[i]))
-        remap = np.empty(len(titles), dtype=np.int64)
-        remap[np.asarray(order, dtype=np.int64)] = np.arange(len(titles))
+                    rows: np.ndarray, *, hide_stories: bool = False) -> Contexts:
+        """From an (n, 3) array of (event index, entity index, flags: 1 in the sentence,
+        2 in a story heading)."""
+        event, entity, flags = rows[:, 0], rows[:, 1], rows[:, 2]
         shape = (len(ids), len(titles))
 
         def matrix(mask: np.ndarray) -> sp.csr_matrix:
             built = sp.csr_matrix((np.ones(int(mask.sum()), dtype=np.float32),
-                                   (event[mask], remap[entity[mask]])), shape=shape)
+                                   (event[mask], entity[mask])), shape=shape)
             built.sum_duplicates()
             built.data[:] = 1.0
             return built
 
-        text = matrix(in_text == 1)
-        story = matrix(np.zeros(len(data), dtype=bool) if hide_stories else in_story == 1)
-        return cls(ids, np.asarray(dates, dtype=np.int32), [titles[i] for i in order],
-                   text, story)
+        text = matrix((flags & 1) == 1)
+        story = matrix(np.zeros(len(rows), dtype=bool) if hide_stories else (flags & 2) == 2)
+        return cls(ids, np.asarray(dates, dtype=np.int32), titles, text, story)
 
     @property
     def context(self) -> sp.csr_matrix:
@@ -134,9 +133,9 @@ class Ranked:
 
 
 def rank(ctx: Contexts, method: Method = DEFAULT, k: int = 10, *, block: int = 4096,
-         hub_df: int = HUB_DF) -> Ranked:
-    """Top-k other events per event, best first. An event never relates to itself, and
-    only events sharing at least one entity are related."""
+         hub_df: int = HUB_DF, rows: tuple[int, int] | None = None) -> Ranked:
+    """Top-k other events per event (of all events, or of the rows [start, stop)), best
+    first. An event never relates to itself; only events sharing an entity are related."""
     n = len(ctx.ids)
     empty = np.zeros(0, dtype=np.int64)
     if n == 0:
@@ -159,8 +158,9 @@ def rank(ctx: Contexts, method: Method = DEFAULT, k: int = 10, *, block: int = 4
     words_t = ctx.words.T.tocsr() if method.text_weight and ctx.words is not None else None
     tiebreak = _path_order(ctx) if method.path_tiebreak else None
     parts = []
-    for start in range(0, n, block):
-        stop = min(start + block, n)
+    first, last = rows or (0, n)
+    for start in range(first, last, block):
+        stop = min(start + block, last)
         scores = left[start:stop] @ right_t
         if story is not None:
             scores = scores + story_left[start:stop] @ story_right_t
@@ -340,19 +340,66 @@ def _path_order(ctx: Contexts) -> np.ndarray:
 def related_lists(ctx: Contexts, method: Method = DEFAULT, k: int = 10
                   ) -> list[tuple[str, list[Related]]]:
     """Every event's related list with the titles each pair shares, sorted."""
-    ranked = rank(ctx, method, k)
+    return [(event_id, [Related(i["id"], i["score"], tuple(i["shared"]))
+                        for i in json.loads(items)])
+            for event_id, items in related_json(ctx, method, k, workers=1)]
+
+
+def related_json(ctx: Contexts, method: Method = DEFAULT, k: int = 10, workers: int = 2
+                 ) -> list[tuple[str, str]]:
+    """Every event's related list as the JSON the store keeps, computed by `workers`
+    processes over halves of the rows (the matrices are shared by forking)."""
+    n = len(ctx.ids)
+    if workers <= 1 or n < 20_000:
+        return _related_json_rows(ctx, method, k, (0, n))
+    bounds = [(n * w // workers, n * (w + 1) // workers) for w in range(workers)]
+    global _SHARED
+    _SHARED = (ctx, method, k)
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            parts = list(pool.map(_related_json_part, bounds))
+    finally:
+        _SHARED = None
+    return [item for part in parts for item in part]
+
+
+_SHARED: tuple[Contexts, Method, int] | None = None  # what forked workers read
+
+
+def _related_json_part(rows: tuple[int, int]) -> list[tuple[str, str]]:
+    assert _SHARED is not None
+    ctx, method, k = _SHARED
+    return _related_json_rows(ctx, method, k, rows)
+
+
+def _related_json_rows(ctx: Contexts, method: Method, k: int, rows: tuple[int, int]
+                       ) -> list[tuple[str, str]]:
+    ranked = rank(ctx, method, k, rows=rows)
     context = ctx.context
     shared = context[ranked.rows].multiply(context[ranked.cols]).tocsr()
     shared.sort_indices()
-    titles = np.asarray(ctx.titles, dtype=object)
-    lists: list[list[Related]] = [[] for _ in ctx.ids]
-    indptr, indices = shared.indptr, shared.indices
+    titles = ctx.titles
+    encoded: dict[int, str] = {}  # entity column -> its title as JSON, made once
+
+    def title(col: int) -> str:
+        text = encoded.get(col)
+        if text is None:
+            text = encoded[col] = json.dumps(titles[col], ensure_ascii=False)
+        return text
+
+    def order(col: int) -> tuple[str, str]:  # shared titles read case-insensitively sorted
+        return titles[col].casefold(), titles[col]
+
     ids = ctx.ids
+    lists: dict[int, list[str]] = {}
+    indptr, indices = shared.indptr, shared.indices.tolist()
     for n, (row, col, score) in enumerate(zip(ranked.rows.tolist(), ranked.cols.tolist(),
                                               ranked.scores.tolist(), strict=True)):
-        names = tuple(titles[indices[indptr[n] : indptr[n + 1]]])
-        lists[row].append(Related(ids[col], score, names))
-    return list(zip(ids, lists, strict=True))
+        names = ",".join(title(c) for c in sorted(indices[indptr[n] : indptr[n + 1]], key=order))
+        lists.setdefault(row, []).append(
+            f'{{"id":"{ids[col]}","score":{score!r},"shared":[{names}]}}')
+    return [(ids[row], "[" + ",".join(lists.get(row, ())) + "]")
+            for row in range(rows[0], rows[1])]
 
 
 def precision_at_k(ranked: Ranked | Sequence[Sequence[tuple[int, float]]],

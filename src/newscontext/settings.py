@@ -44,11 +44,50 @@ class Settings:
     # A setting so tests can make it tiny.
     api_backoff_base: float = 1.0
 
+    # Processes for the heavy stages (relate, build): the machines we plan for have 2 cores.
+    workers: int = 2
     # Where the published site lives: JSON and XML pages carry absolute URLs under it.
     site_url: str = "http://127.0.0.1:8000"
     # Source articles' full text belongs to their publishers: shown only if the operator
     # chooses to (exports and the database always hold it).
     publish_full_text: bool = False
+
+    # -- fetching source articles (sources/fetch.py) -----------------------------------------
+    # Requests in flight at once over all hosts: enough to keep a crawl busy while each host
+    # sees only one request at a time.
+    fetch_concurrency: int = 16
+    # Requests in flight at once to one host, and the pause (seconds) between the starts of
+    # two requests to it: one at a time, one a second, is what small news sites tolerate.
+    fetch_per_host: int = 1
+    fetch_host_delay: float = 1.0
+    # Longest one attempt (connect, headers and body) may take, in seconds.
+    fetch_timeout: float = 30.0
+    # Retries of a request answered 429 or 503, or timed out.
+    fetch_retries: int = 2
+    # First wait (seconds) before such a retry when the server names none; doubles per try.
+    fetch_backoff_base: float = 2.0
+    # Longest wait a Retry-After may ask for; a server asking more is tried again next crawl.
+    fetch_max_backoff: float = 120.0
+    fetch_max_redirects: int = 10
+    # News pages are rarely above 2 MB; ten times that is not an article.
+    fetch_max_bytes: int = 20_000_000
+    # The SSRF guard refuses loopback addresses too; the tests' local server needs them.
+    fetch_allow_loopback: bool = False
+
+    # -- the crawl stage (sources/crawl.py) ------------------------------------------------
+    # A failed source is tried again after 1, 2, 4, ... days (servers come back, rate limits
+    # end) and given up after this many attempts in all, so dead links stop costing requests.
+    crawl_retry_days: float = 1.0
+    crawl_max_attempts: int = 5
+
+    # -- archived copies of dead sources (sources/wayback.py) ----------------------------------
+    # Look dead sources up in the Wayback Machine; off for operators who must not use it.
+    wayback: bool = True
+    wayback_cdx_url: str = "https://web.archive.org/cdx/search/cdx"
+    # Where raw captures live: <wayback_web_url>/<timestamp>id_/<url>.
+    wayback_web_url: str = "https://web.archive.org/web"
+    # Captures tried per dead source (closest to the event's date first) before giving up.
+    wayback_tries: int = 3
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

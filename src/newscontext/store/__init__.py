@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import numpy as np
+
 from ..model import (
     ArchivedEvent,
     Entity,
@@ -28,6 +30,7 @@ from ..model import (
     Story,
     TitleInfo,
 )
+from .articles import ArticlesStore
 from .schema import migrate
 
 
@@ -104,7 +107,7 @@ def _event_from_row(row: sqlite3.Row) -> ArchivedEvent:
     )
 
 
-class Store:
+class Store(ArticlesStore):
     """One archive file. Open it, use it, close it (or use it as a context manager)."""
 
     def __init__(self, path: Path | str):
@@ -447,7 +450,7 @@ class Store:
         "GROUP BY x.id, COALESCE(t.canonical, x.target), x.label"
     )
 
-    def _meta_int(self, key: str) -> int:
+    def meta_int(self, key: str) -> int:
         return int(self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0])
 
     def _set_meta(self, key: str, value: object) -> None:
@@ -459,8 +462,8 @@ class Store:
         or all of them when what a title resolves to has changed. Slugs of existing
         entities never change. Returns the number of new entities."""
         conn = self.conn
-        since = self._meta_int("entities_seq")
-        latest = self._meta_int("change_seq")
+        since = self.meta_int("entities_seq")
+        latest = self.meta_int("change_seq")
         if since >= latest:
             return 0
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS ctx (event_id, entity, label, in_text, "
@@ -525,35 +528,43 @@ class Store:
 
     # -- related events --------------------------------------------------------------------
 
-    def live_contexts(self) -> Iterator[tuple[str, str, str, str]]:
-        """(id, date, links JSON, stories JSON) of every live event, in portal order."""
-        yield from self.conn.execute(
-            "SELECT id, date, links, stories FROM events WHERE removed = 0 "
-            "ORDER BY date, position, id"
-        )
+    def context_rows(self) -> tuple[list[str], list[int], list[str], np.ndarray]:
+        """Every live event's context as integers, for ranking at scale: event ids and
+        ordinal dates in portal order, entity titles, and an (n, 3) array of (event index,
+        entity index, flags: 1 linked in the sentence, 2 in a story heading). Reads the
+        context table (see rebuild_entities)."""
+        ids: list[str] = []
+        dates: list[int] = []
+        index: dict[str, int] = {}
+        for event_id, day in self.conn.execute(
+            "SELECT id, date FROM events WHERE removed = 0 ORDER BY date, position, id"
+        ):
+            index[event_id] = len(ids)
+            ids.append(event_id)
+            dates.append(date.fromisoformat(day).toordinal())
+        column: dict[str, int] = {}
+        rows = self.conn.execute(
+            "SELECT event_id, entity, in_text + 2 * in_story FROM event_entities"
+        ).fetchall()
+        data = np.fromiter(
+            (value for event_id, entity, flags in rows if event_id in index
+             for value in (index[event_id], column.setdefault(entity, len(column)), flags)),
+            dtype=np.int64,
+        ).reshape(-1, 3)
+        return ids, dates, list(column), data
 
-    def canonical_titles(self) -> dict[str, str]:
-        """Title -> canonical title, for the titles that are redirects."""
-        return dict(self.conn.execute(
-            "SELECT title, canonical FROM titles WHERE canonical != title"
-        ).fetchall())
-
-    def replace_related(self, lists: Iterable[tuple[str, list[Related]]]) -> int:
-        """Store every event's related list; only lists that changed are written.
+    def replace_related(self, lists: Iterable[tuple[str, str]]) -> int:
+        """Store every event's related list (as JSON); only lists that changed are written.
         Returns how many changed."""
         current = dict(self.conn.execute("SELECT event_id, items FROM related").fetchall())
-        changed = []
         seen = set()
-        for event_id, items in lists:
+        changed = []
+        for event_id, encoded in lists:
             seen.add(event_id)
-            encoded = json.dumps(
-                [{"id": i.id, "score": i.score, "shared": list(i.shared)} for i in items],
-                ensure_ascii=False, separators=(",", ":"),
-            )
             if current.get(event_id) != encoded:
                 changed.append((event_id, encoded))
         if changed:
-            seq = self._meta_int("related_seq") + 1
+            seq = self.meta_int("related_seq") + 1
             self._set_meta("related_seq", seq)
             self.conn.executemany(
                 "INSERT OR REPLACE INTO related (event_id, items, change_seq) VALUES (?, ?, ?)",
@@ -655,18 +666,77 @@ class Store:
         return len(rows)
 
     def events_with_story(self, title: str) -> list[tuple[str, str]]:
-        """(id, date) of live events under a story heading, newest first."""
+        """(id, date) of the events under a story heading (removed ones too: their pages
+        stay), newest first."""
         return [tuple(row) for row in self.conn.execute(
-            "SELECT DISTINCT e.id, e.date FROM events e, json_each(e.stories) s "
-            "WHERE e.removed = 0 AND json_extract(s.value, '$.text') = ? "
-            "ORDER BY e.date DESC, e.position DESC", (title,))]
+            "SELECT DISTINCT e.id, e.date, e.position FROM events e, json_each(e.stories) s "
+            "WHERE json_extract(s.value, '$.text') = ? "
+            "ORDER BY e.date DESC, e.position DESC, e.id DESC", (title,))]
 
     def events_with_entity(self, title: str) -> list[tuple[str, str]]:
-        """(id, date) of live events whose context holds an entity, newest first."""
+        """(id, date) of the events whose context holds an entity (removed ones too),
+        newest first."""
         return [tuple(row) for row in self.conn.execute(
-            "SELECT DISTINCT e.id, e.date FROM event_entities x JOIN events e ON e.id = x.event_id "
-            "WHERE x.entity = ? AND e.removed = 0 ORDER BY e.date DESC, e.position DESC",
-            (title,))]
+            "SELECT DISTINCT e.id, e.date, e.position FROM event_entities x "
+            "JOIN events e ON e.id = x.event_id WHERE x.entity = ? "
+            "ORDER BY e.date DESC, e.position DESC, e.id DESC", (title,))]
+
+    def changed_events(self, since: int) -> list[str]:
+        return [row[0] for row in self.conn.execute(
+            "SELECT id FROM events WHERE change_seq > ?", (since,))]
+
+    def changed_related(self, since: int) -> list[str]:
+        return [row[0] for row in self.conn.execute(
+            "SELECT event_id FROM related WHERE change_seq > ?", (since,))]
+
+    def related_mentioning(self, event_ids: Iterable[str]) -> set[str]:
+        """Events whose related list shows one of these events (its title is on them)."""
+        ids = list(event_ids)
+        found: set[str] = set()
+        for start in range(0, len(ids), 200):
+            chunk = ids[start : start + 200]
+            where = " OR ".join("instr(items, ?) > 0" for _ in chunk)
+            found |= {row[0] for row in self.conn.execute(
+                f"SELECT event_id FROM related WHERE {where}", [f'"{i}"' for i in chunk])}
+        return found
+
+    def slug_dates(self, event_ids: Iterable[str]) -> set[str]:
+        """Every day an event was ever published under (moves leave the old day behind)."""
+        ids = list(event_ids)
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            found |= {row[0] for row in self.conn.execute(
+                f"SELECT DISTINCT date FROM event_slugs WHERE event_id IN ({marks})", chunk)}
+        return found
+
+    def articles_since(self, stamp: str) -> list[str]:
+        """Source URLs whose article was (re-)extracted after a time."""
+        return [row[0] for row in self.conn.execute(
+            "SELECT url FROM articles WHERE extracted_at > ?", (stamp,))]
+
+    def events_citing(self, source_urls: Iterable[str]) -> set[str]:
+        urls = list(source_urls)
+        found: set[str] = set()
+        for start in range(0, len(urls), 200):
+            chunk = urls[start : start + 200]
+            marks = ",".join("?" * len(chunk))
+            found |= {row[0] for row in self.conn.execute(
+                "SELECT DISTINCT e.id FROM events e, json_each(e.sources) j "
+                f"WHERE json_extract(j.value, '$.url') IN ({marks})", chunk)}
+        return found
+
+    def cited_sources(self) -> dict[str, list[tuple[str, str, str]]]:
+        """Fetched source URL -> [(event id, event text, outlet)] citing it."""
+        result: dict[str, list[tuple[str, str, str]]] = {}
+        for url, event_id, text, name in self.conn.execute(
+            "SELECT json_extract(j.value, '$.url'), e.id, e.text, json_extract(j.value, '$.name') "
+            "FROM events e, json_each(e.sources) j JOIN articles a "
+            "ON a.url = json_extract(j.value, '$.url') ORDER BY e.date, e.position"
+        ):
+            result.setdefault(url, []).append((event_id, text, name))
+        return result
 
     def cooccurring(self, event_ids: list[str], exclude: str, limit: int) -> list[tuple[str, int]]:
         """The entities most often found with these events (besides `exclude`)."""

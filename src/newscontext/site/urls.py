@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Container
+from datetime import date
+from urllib.parse import quote
 
 from unidecode import unidecode
 
@@ -36,3 +38,53 @@ def unique_slug(text: str, taken: Container[str], limit: int = MAX_SLUG) -> str:
         if candidate not in taken:
             return candidate
         n += 1
+
+
+# -- paths (without extension; every page exists as .html, .md, .json and .xml) -------------
+
+FORMATS = ("html", "md", "json", "xml")
+WIKIPEDIA = "https://en.wikipedia.org/wiki/"
+FRONT = "/index"
+ABOUT = "/about"
+SEARCH = "/search"
+FEED_RSS = "/feed.xml"
+FEED_ATOM = "/feed.atom"
+
+
+def day_path(day: date) -> str:
+    return f"/news/{day.year:04d}/{day.month:02d}/{day.day:02d}/index"
+
+
+def month_path(year: int, month: int) -> str:
+    return f"/news/{year:04d}/{month:02d}/index"
+
+
+def event_path(day: date | str, slug: str) -> str:
+    day = date.fromisoformat(day) if isinstance(day, str) else day
+    return f"/news/{day.year:04d}/{day.month:02d}/{day.day:02d}/{slug}"
+
+
+def story_path(slug: str, page: int | None = None) -> str:
+    return f"/stories/{slug}" + (f"/page/{page}" if page else "")
+
+
+def entity_path(slug: str, page: int | None = None) -> str:
+    return f"/entities/{slug}" + (f"/page/{page}" if page else "")
+
+
+def feed_path(timeline: str, kind: str) -> str:
+    """The RSS (`xml`) or Atom (`atom`) feed of a story or entity page path."""
+    return f"{timeline}/feed.{kind}"
+
+
+def source_path(hash_: str) -> str:
+    return f"/sources/{hash_}"
+
+
+def wikipedia_url(title: str) -> str:
+    return WIKIPEDIA + quote(title.replace(" ", "_"), safe="/:(),'!*")
+
+
+def file_for(path: str, ext: str) -> str:
+    """The file (relative to the site root) holding a page path in one format."""
+    return f"{path.lstrip('/')}.{ext}"

@@ -1,0 +1,337 @@
+"""Static build: every page in every format, written only when its content changed.
+
+The first build renders everything. Later builds ask the store what changed since the last
+complete build (events, related lists, articles) and render only the pages those changes
+can reach: the events' own pages, their days, months, stories and entities, the pages that
+show them as related, and the old paths of reworded events (as redirects). A manifest of
+content hashes keeps unchanged files untouched. Files are replaced atomically; the build's
+state is saved only after every file is written, so a killed build leaves every file whole
+and the next build redoes what the killed one had not finished. Nothing is ever deleted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from ..ingest import utc_now
+from ..settings import Settings
+from ..store import Store
+from . import urls
+from .pages import FRONT_DAYS, PAGE_SIZE, Page, Pages, RedirectPage
+from .render import SiteInfo, render
+from .urls import slugify, unique_slug
+
+log = logging.getLogger("newscontext.build")
+
+STATIC = Path(__file__).parent / "render" / "static"
+STATE_DIR = ".newscontext"  # inside the output folder: the manifest and the build state
+
+
+@dataclass
+class BuildReport:
+    full: bool = False
+    pages: int = 0
+    written: int = 0
+    unchanged: int = 0
+    seconds: float = 0.0
+    extras: dict[str, int] = field(default_factory=dict)
+
+
+class Manifest:
+    """Content hash of every file the build wrote, and the state of the last build."""
+
+    def __init__(self, outdir: Path):
+        folder = outdir / STATE_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(folder / "manifest.sqlite3", isolation_level=None)
+        self.conn.execute("PRAGMA journal_mode = WAL")
+        self.conn.execute("CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, "
+                          "sha256 TEXT NOT NULL) WITHOUT ROWID")
+        self.conn.execute("CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT)")
+        self.pending: list[tuple[str, str]] = []
+
+    def state(self) -> dict[str, str]:
+        return dict(self.conn.execute("SELECT key, value FROM state").fetchall())
+
+    def save_state(self, values: dict[str, object]) -> None:
+        self.flush()
+        self.conn.executemany("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)",
+                              [(k, str(v)) for k, v in values.items()])
+
+    def hashes(self, paths: list[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for start in range(0, len(paths), 500):
+            chunk = paths[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(self.conn.execute(
+                f"SELECT path, sha256 FROM files WHERE path IN ({marks})", chunk).fetchall())
+        return found
+
+    def record(self, path: str, digest: str) -> None:
+        self.pending.append((path, digest))
+        if len(self.pending) >= 5000:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.conn.execute("BEGIN")
+            self.conn.executemany("INSERT OR REPLACE INTO files (path, sha256) VALUES (?, ?)",
+                                  self.pending)
+            self.conn.execute("COMMIT")
+            self.pending.clear()
+
+    def close(self) -> None:
+        self.flush()
+        self.conn.close()
+
+
+class Writer:
+    """Writes files atomically, skipping those whose content is what the manifest says."""
+
+    def __init__(self, outdir: Path, manifest: Manifest):
+        self.outdir = outdir
+        self.manifest = manifest
+        self.written = 0
+        self.unchanged = 0
+        self._made: set[Path] = set()
+
+    def write_many(self, files: list[tuple[str, bytes]]) -> None:
+        known = self.manifest.hashes([name for name, _ in files])
+        for name, content in files:
+            digest = hashlib.sha256(content).hexdigest()
+            target = self.outdir / name
+            if known.get(name) == digest and target.exists():
+                self.unchanged += 1
+                continue
+            self._atomic_write(target, content)
+            self.manifest.record(name, digest)
+            self.written += 1
+
+    def _atomic_write(self, target: Path, content: bytes) -> None:
+        folder = target.parent
+        if folder not in self._made:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._made.add(folder)
+        # One build writes at a time (a lock guards the folder), so a fixed temporary
+        # name beside the target is safe, and cheaper than a random one.
+        temp = folder / f".{target.name}.tmp"
+        try:
+            temp.write_bytes(content)
+            os.replace(temp, target)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+
+
+# A page to build, named so it can be listed, compared and sent to another process.
+Job = tuple
+
+
+class Plan:
+    """Which pages a build renders, derived from the store."""
+
+    def __init__(self, store: Store, pages: Pages):
+        self.store = store
+        self.pages = pages
+        self.counts = dict(store.day_counts())
+        self.days = [date.fromisoformat(d) for d in self.counts]
+        self._day_index = {d: i for i, d in enumerate(self.days)}
+        self._cited: dict[str, list[tuple[str, str, str]]] | None = None
+
+    @property
+    def cited(self) -> dict[str, list[tuple[str, str, str]]]:
+        """Fetched source URL -> the events citing it (read once per build)."""
+        if self._cited is None:
+            self._cited = self.store.cited_sources()
+        return self._cited
+
+    def neighbours(self, day: date) -> tuple[date | None, date | None]:
+        i = self._day_index[day]
+        return (self.days[i - 1] if i else None,
+                self.days[i + 1] if i + 1 < len(self.days) else None)
+
+    def months(self) -> list[tuple[int, int]]:
+        return sorted({(d.year, d.month) for d in self.days})
+
+    def everything(self) -> Iterator[Job]:
+        yield from self.fixed()
+        for day in self.days:
+            yield ("day", day)
+        for year, month in self.months():
+            yield ("month", year, month)
+        for event_id in self.pages.event_where:
+            yield ("event", event_id)
+        for kind, names in (("story", self.pages.story_slug), ("entity", self.pages.entity_slug)):
+            for name in names:
+                for page in self.pages.timeline_pages(kind, name):
+                    yield (kind, name, page)
+        for url in self.cited:
+            yield ("source", url)
+        yield from self.redirects(None)
+
+    def fixed(self) -> Iterator[Job]:
+        yield ("front",)
+        yield ("about",)
+
+    def redirects(self, days: Iterable[str] | None) -> Iterator[Job]:
+        for day, slug, event_id in self.store.old_event_paths(days):
+            yield ("redirect", urls.event_path(day, slug), event_id)
+
+    def changed(self, events: set[str], extra_event_pages: set[str]) -> Iterator[Job]:
+        """The pages that changed events can reach."""
+        yield from self.fixed()
+        days = {date.fromisoformat(d) for d in self.store.slug_dates(events)}
+        for event_id in events:
+            archived = self.store.event(event_id)
+            if archived is not None:
+                days.add(archived.event.date)
+        days = {d for d in days if d in self._day_index}
+        near = set(days)
+        for day in days:  # a new day changes its neighbours' previous/next links
+            near.update(d for d in self.neighbours(day) if d)
+        for day in sorted(near):
+            yield ("day", day)
+        months = {(d.year, d.month) for d in near}
+        for year, month in self.months():
+            if (year, month) in months or any(
+                    abs((year * 12 + month) - (y * 12 + m)) == 1 for y, m in months):
+                yield ("month", year, month)
+        for event_id in sorted(events | extra_event_pages):
+            if event_id in self.pages.event_where:
+                yield ("event", event_id)
+        yield from self._timelines(events)
+        yield from self.redirects(sorted(d.isoformat() for d in days))
+
+    def _timelines(self, events: set[str]) -> Iterator[Job]:
+        stories: set[str] = set()
+        entities: set[str] = set()
+        for event_id in events:
+            archived = self.store.event(event_id)
+            if archived is None:
+                continue
+            stories.update(s.text for s in archived.event.stories)
+            entities.update(self.store.context(event_id))
+            for version in self.store.versions(event_id)[-2:]:
+                stories.update(version.stories)  # a story the event has just left
+        for kind, names, slugs in (("story", stories, self.pages.story_slug),
+                                   ("entity", entities, self.pages.entity_slug)):
+            for name in sorted(n for n in names if n in slugs):
+                yield from self._timeline_pages(kind, name, events)
+
+    def _timeline_pages(self, kind: str, name: str, events: set[str]) -> Iterator[Job]:
+        """The main page, and the numbered pages from the first changed event on (numbered
+        pages count from the oldest, so earlier ones cannot have changed)."""
+        rows = (self.store.events_with_story(name) if kind == "story"
+                else self.store.events_with_entity(name))
+        oldest_first = [row[0] for row in reversed(rows)]
+        yield (kind, name, None)
+        pages = self.pages.timeline_pages(kind, name)
+        if len(pages) == 1:
+            return
+        hits = [i for i, event_id in enumerate(oldest_first) if event_id in events]
+        first = min(hits) if hits else 0
+        for page in pages[1:]:
+            if page * PAGE_SIZE > first:
+                yield (kind, name, page)
+
+
+def render_job(pages: Pages, plan: Plan, job: Job) -> Page:
+    kind = job[0]
+    if kind == "front":
+        shown = plan.days[-FRONT_DAYS:][::-1]
+        return pages.front([(d, plan.neighbours(d)) for d in shown])
+    if kind == "about":
+        return pages.about()
+    if kind == "day":
+        return pages.day(job[1], plan.neighbours(job[1]))
+    if kind == "month":
+        year, month = job[1], job[2]
+        counts = [(d, plan.counts[d.isoformat()]) for d in plan.days
+                  if (d.year, d.month) == (year, month)]
+        months = plan.months()
+        i = months.index((year, month))
+        return pages.month(year, month, counts, months[i - 1] if i else None,
+                           months[i + 1] if i + 1 < len(months) else None)
+    if kind == "event":
+        return pages.event(job[1])
+    if kind in ("story", "entity"):
+        return pages.timeline(kind, job[1], job[2])
+    if kind == "source":
+        cited = plan.cited.get(job[1], [])
+        return pages.source(job[1], [(i, t) for i, t, _ in cited],
+                            cited[0][2] if cited else None)
+    if kind == "redirect":
+        target = pages.event_where.get(job[2])
+        destination = urls.event_path(*target) if target else urls.FRONT
+        return RedirectPage(path=job[1], title="Moved", target=destination)
+    raise ValueError(f"unknown page kind {kind!r}")
+
+
+def build(store: Store, settings: Settings, outdir: Path, *, full: bool = False,
+          formats: tuple[str, ...] = urls.FORMATS,
+          extras: Iterable[Callable[[Store, Settings, Path, Writer], int]] = ()) -> BuildReport:
+    """Build the site into `outdir`; see the module docstring."""
+    started = time.perf_counter()
+    outdir.mkdir(parents=True, exist_ok=True)
+    manifest = Manifest(outdir)
+    state = manifest.state()
+    full = full or not state
+    change_seq = store.meta_int("change_seq")
+    related_seq = store.meta_int("related_seq")
+    stamp = utc_now()
+    since = int(state.get("change_seq", -1))
+    with store.transaction():
+        store.rebuild_entities(unique_slug)
+        store.assign_story_slugs(unique_slug)
+        changed = set(store.changed_events(-1 if full else since))
+        cited = set() if full else store.events_citing(
+            store.articles_since(state.get("articles", "")))
+        days = sorted({date.fromisoformat(d) for d in store.slug_dates(changed)}
+                      | {a.event.date for a in map(store.event, changed) if a})
+        moved: set[str] = set()
+        for day in (store.days() if full else days):
+            moved |= store.assign_event_slugs(day, unique_slug, slugify)
+    pages = Pages(store, settings)
+    plan = Plan(store, pages)
+    if full:
+        jobs = list(plan.everything())
+    else:
+        events = changed | cited | moved
+        extra = set(store.changed_related(int(state.get("related_seq", 0))))
+        extra |= store.related_mentioning(events)
+        jobs = list(dict.fromkeys(plan.changed(events, extra)))
+    site = SiteInfo(url=settings.site_url.rstrip("/"), generated=stamp)
+    writer = Writer(outdir, manifest)
+    report = BuildReport(full=full)
+    batch: list[tuple[str, bytes]] = []
+    for job in jobs:
+        try:
+            page = render_job(pages, plan, job)
+        except KeyError as exc:  # a page whose subject vanished mid-build: next build
+            log.warning("skipped %s: %s", job, exc)
+            continue
+        report.pages += 1
+        for fmt in formats:
+            batch.append((urls.file_for(page.path, fmt), render(page, fmt, site)))
+        if len(batch) >= 400:
+            writer.write_many(batch)
+            batch.clear()
+    writer.write_many(batch)
+    writer.write_many([(f"static/{p.name}", p.read_bytes()) for p in sorted(STATIC.glob("*"))
+                       if p.is_file()])
+    for extra_step in extras:
+        report.extras[extra_step.__name__] = extra_step(store, settings, outdir, writer)
+    manifest.save_state({"change_seq": change_seq, "related_seq": related_seq,
+                         "articles": stamp, "built_at": datetime.now(UTC).isoformat()})
+    manifest.close()
+    report.written, report.unchanged = writer.written, writer.unchanged
+    report.seconds = time.perf_counter() - started
+    return report

@@ -1,0 +1,45 @@
+"""Renderers: one module per format. Each decides how a page looks, never what it holds.
+
+`render(page, fmt, site)` returns the bytes of one page in one format ("html", "md",
+"json", "xml"). Links in pages are site paths without extension; `href` gives the link a
+page in a given format should use (Markdown pages link to .md pages, HTML to .html).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..pages import Page
+
+
+@dataclass(frozen=True)
+class SiteInfo:
+    """What every page may mention about the site itself."""
+
+    url: str  # absolute base URL, no trailing slash
+    generated: str  # build time, UTC ISO 8601
+    name: str = "newscontext"
+
+
+def href(path: str, fmt: str) -> str:
+    """The link to a site path from a page in `fmt`; outside URLs are left alone."""
+    if "://" in path or path.startswith("#"):
+        return path
+    return f"{path}.{fmt}"
+
+
+def absolute(site: SiteInfo, path: str, fmt: str) -> str:
+    """The absolute URL of a site path in a format (JSON and XML carry these)."""
+    link = href(path, fmt)
+    return link if "://" in link else site.url + link
+
+
+def render(page: Page, fmt: str, site: SiteInfo) -> bytes:
+    return _renderers()[fmt](page, site)
+
+
+def _renderers() -> dict[str, Callable[[Page, SiteInfo], bytes]]:
+    from . import html, json, markdown, xml  # imported late: html loads Jinja2 templates
+
+    return {"html": html.render, "md": markdown.render, "json": json.render, "xml": xml.render}

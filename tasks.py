@@ -11,6 +11,7 @@ fresh clone needs no other step.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -43,6 +44,20 @@ def install() -> None:
     STAMP.touch()
 
 
+def browser() -> None:
+    """Debian's Chromium for the browser tests (never a downloaded browser build)."""
+    if Path("/usr/bin/chromium").exists():
+        return
+    if shutil.which("apt-get") and os.geteuid() == 0:
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends",
+                        "chromium", "chromium-driver"], check=True, env=env)
+    else:
+        print("Chromium is missing: install Debian's chromium and chromium-driver "
+              "(as root: apt-get install chromium chromium-driver); browser tests will skip.")
+
+
 def demo() -> None:
     install()
     DEMO_DB.parent.mkdir(exist_ok=True)
@@ -55,6 +70,7 @@ def demo() -> None:
 
 def test() -> None:
     install()
+    browser()
     run(BIN / "ruff", "check", "src", "tests", "benchmarks", "tasks.py")
     sys.exit(run(BIN / "python", "-m", "pytest", *sys.argv[2:], check=False))
 

@@ -1,10 +1,7 @@
 """Related events at archive scale: time and peak memory of a full `relate`.
 
-Builds a synthetic archive of about 9,000 days and 150,000 events from the real fixture
-events: the fixture days are copied with their dates shifted until the size is reached.
-The entity distribution keeps the real one's shape: entities common in the fixtures (hubs
-such as `United States`) are shared by every copy, mid-frequency ones by the copies of one
-synthetic year (stories come and go), rare ones are new in every copy (most titles are rare).
+On a synthetic archive of about 9,000 days and 150,000 events made from the real fixture
+events (see synthetic.py).
 
     python benchmarks/related.py                # 150,000 events
     python benchmarks/related.py --events 20000
@@ -16,69 +13,16 @@ import argparse
 import resource
 import tempfile
 import time
-from collections import Counter
-from dataclasses import replace
-from datetime import timedelta
 from pathlib import Path
 
-from newscontext import Archive, Settings
-from newscontext.ingest import event_id
-from newscontext.model import ArchivedEvent, Link, Story
-from newscontext.related import DEFAULT, rank, related_json
+from synthetic import make_archive
 
-FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
-HUB_DF = 10  # entities in at least this many fixture events are shared by all copies
-YEAR_DF = 3  # ... at least this many: shared within a synthetic year
-COPIES_PER_YEAR = 13
+from newscontext import Archive, Settings
+from newscontext.related import DEFAULT, rank, related_json
 
 
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def build(archive: Archive, target: int) -> int:
-    """Fill `archive` with shifted copies of the fixture events; returns the event count."""
-    with tempfile.TemporaryDirectory() as tmp, \
-            Archive(Settings(db=Path(tmp) / "real.sqlite3")) as real:
-        real.ingest_paths([FIXTURES / "html-parse-api", FIXTURES / "wikitext",
-                           FIXTURES / "html-kiwicopple"])
-        events = [a.event for a in real.events() if not a.removed]
-    df = Counter(title for e in events for title in
-                 {link.target for link in e.links}
-                 | {link.target for story in e.stories for link in story.links})
-    first = min(e.date for e in events)
-    copies = -(-target // len(events))
-    step = max(1, 9000 // copies)  # each copy gets its own run of days
-    store = archive.store
-    taken: set[str] = set()
-    count = 0
-
-    def rename(title: str, copy: int) -> str:
-        if df[title] >= HUB_DF:
-            return title
-        if df[title] >= YEAR_DF:
-            return f"{title} ({copy // COPIES_PER_YEAR})"
-        return f"{title} [{copy}]"
-
-    with store.transaction():
-        revision = store.conn.execute(
-            "INSERT INTO revisions (date, format, origin, sha256, content, ingested_at) "
-            "VALUES ('2000-01-01', 'wikitext', 'synthetic', 'x', x'', '')").lastrowid
-        for copy in range(copies):
-            for position, event in enumerate(events):
-                if count >= target:
-                    break
-                day = first + timedelta(days=copy * step + (event.date - first).days % step)
-                links = [Link(rename(x.target, copy), x.label) for x in event.links]
-                stories = tuple(Story(s.text, tuple(Link(rename(x.target, copy), x.label)
-                                                    for x in s.links)) for s in event.stories)
-                clone = replace(event, date=day, links=links, stories=stories)
-                ident = event_id(day, f"{copy}:{event.text}", taken)
-                taken.add(ident)
-                store.insert_event(ArchivedEvent(ident, clone, position, first_seen=""),
-                                   revision, 0)
-                count += 1
-    return count
 
 
 def first_day(archive: Archive) -> str:
@@ -92,7 +36,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, \
             Archive(Settings(db=Path(tmp) / "synthetic.sqlite3")) as archive:
         started = time.perf_counter()
-        count = build(archive, args.events)
+        count = make_archive(archive, args.events)
         built = time.perf_counter() - started
         days = archive.store.conn.execute("SELECT COUNT(DISTINCT date) FROM events").fetchone()[0]
         print(f"synthetic archive: {count} events on {days} days, built in {built:.1f} s")

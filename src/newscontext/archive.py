@@ -29,6 +29,7 @@ from .site.urls import unique_slug
 from .store import Store
 
 if TYPE_CHECKING:  # crawling needs httpx and the extractor: imported when it runs
+    from .site.build import BuildReport
     from .sources.crawl import CrawlReport, Progress
 
 
@@ -234,3 +235,19 @@ class Archive:
                 break
         return (html.unescape(description) if description else None,
                 html.unescape(image) if image else None)
+
+    # -- the static site -------------------------------------------------------------------
+
+    def build(self, outdir: Path, full: bool = False, search: bool = True) -> BuildReport:
+        """Build the static site into `outdir`: the pages that changed since the last build
+        (every page with `full`), the feeds, the sitemap, the redirect map, the search page
+        and, with `search`, the search index (when its pages changed)."""
+        from .site.build import build  # Jinja2 and feedgen load only for a build
+        from .site.redirects import redirects
+        from .site.render.feeds import feeds_extra
+        from .site.render.search import search_extra, search_page
+        from .site.render.sitemap import sitemap
+
+        extras = [feeds_extra(full), sitemap, redirects,
+                  search_extra(full) if search else search_page]  # search: last
+        return build(self.store, self.settings, Path(outdir), full=full, extras=extras)

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.progress import MofNCompleteColumn, Progress
 from rich.table import Table
 from rich.tree import Tree
 
@@ -138,13 +139,14 @@ def relate(ctx: click.Context) -> None:
 
 
 @main.command()
-@click.argument("kind", type=click.Choice(["events", "entities", "related"]))
+@click.argument("kind", type=click.Choice(["events", "entities", "related", "articles"]))
 @click.pass_context
 def export(ctx: click.Context, kind: str) -> None:
     """Print the archive as JSON Lines on stdout, one record per line.
 
     events: every event in portal order; entities: every entity by title;
-    related: every live event's related list (`relate` computes them).
+    related: every live event's related list (`relate` computes them);
+    articles: every source article `crawl` kept, by URL, with its full text.
     """
     archive = _archive(ctx)
     write = sys.stdout.write
@@ -154,6 +156,9 @@ def export(ctx: click.Context, kind: str) -> None:
     elif kind == "entities":
         for entity in archive.entities():
             write(json.dumps(entity.to_export(), ensure_ascii=False) + "\n")
+    elif kind == "articles":
+        for article in archive.articles():
+            write(json.dumps(article.to_export(), ensure_ascii=False) + "\n")
     else:
         for event_id, items in archive.related_lists():
             record = {"id": event_id, "related": [
@@ -218,6 +223,107 @@ def stats(ctx: click.Context) -> None:
         out.print(f"{len(data['errors'])} recent input errors")
         for at, place, message in data["errors"]:
             out.print(f"  {at} {place}: {message}", highlight=False, markup=False)
+
+
+@main.command()
+@click.option("--since", type=DATE, help="Only sources of events on or after this day.")
+@click.option("--limit", type=click.IntRange(min=1), help="Fetch at most N sources.")
+@click.pass_context
+def crawl(ctx: click.Context, since: date | None, limit: int | None) -> None:
+    """Fetch the articles the events cite, politely, and keep their text.
+
+    Sources of the newest events go first; failed ones are tried again after 1, 2, 4...
+    days; dead ones are looked up in the Wayback Machine. Safe to stop at any moment.
+    """
+    archive = _archive(ctx)
+    if err.is_terminal:
+        with Progress(*Progress.get_default_columns(), MofNCompleteColumn(), console=err,
+                      transient=True) as bar:
+            task = bar.add_task("crawling", total=None)
+
+            def advance(done: int, total: int, url: str, status: str) -> None:
+                bar.update(task, completed=done, total=total)
+
+            report = archive.crawl(since, limit, advance)
+    else:
+        def log_line(done: int, total: int, url: str, status: str) -> None:
+            err.print(f"[{done}/{total}] {status} {url}", markup=False, highlight=False)
+
+        report = archive.crawl(since, limit, log_line)
+    statuses = ", ".join(f"{count} {status}" for status, count in report.statuses.most_common())
+    err.print(f"{report.registered} new sources; {report.due} due, crawled in "
+              f"{report.seconds:.1f} s: {statuses or 'nothing to do'}; "
+              f"{report.given_up} given up for good", highlight=False)
+
+
+@main.command("extract")
+@click.argument("target")
+@click.option("--url", "page_url", help="The page's address, for a local FILE (its links "
+              "and images are relative to it).")
+@click.pass_context
+def extract_page(ctx: click.Context, target: str, page_url: str | None) -> None:
+    """Print the Open Graph metadata and the article of one page as JSON.
+
+    TARGET is a local HTML file, or an http(s) URL fetched politely (robots.txt, limits).
+    """
+    from .sources.crawl import FetchFailed, extract_url
+    from .sources.extract import extract
+
+    if target.startswith(("http://", "https://")):
+        if page_url:
+            raise click.UsageError("--url is for a local FILE; a URL is its own address")
+        try:
+            extraction = extract_url(target, ctx.obj)
+        except FetchFailed as exc:
+            err.print(f"[red]error:[/] {exc}", highlight=False)
+            ctx.exit(1)
+    else:
+        path = Path(target)
+        if not path.is_file():
+            raise click.BadParameter(f"{target!r} is neither a file nor an http(s) URL",
+                                     param_hint="TARGET")
+        extraction = extract(path.read_bytes(), page_url or path.resolve().as_uri())
+    sys.stdout.write(json.dumps(extraction.to_json(), ensure_ascii=False, indent=2) + "\n")
+
+
+@main.command()
+@click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--full", is_flag=True, help="Render every page, not only those that changed.")
+@click.option("--search/--no-search", default=True, show_default=True,
+              help="Make the Pagefind search index (slow on a large site).")
+@click.pass_context
+def build(ctx: click.Context, outdir: Path, full: bool, search: bool) -> None:
+    """Build the static site into OUTDIR: every page as .html, .md, .json and .xml, feeds,
+    sitemap and search. Later builds write only what changed."""
+    from .site.render.search import SearchError
+
+    try:
+        report = _archive(ctx).build(outdir, full=full, search=search)
+    except SearchError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False)
+        ctx.exit(1)
+    extras = ", ".join(f"{name} {count}" for name, count in report.extras.items())
+    err.print(f"{'full' if report.full else 'incremental'} build: {report.pages} pages "
+              f"rendered, {report.written} files written, {report.unchanged} unchanged "
+              f"({extras}) in {report.seconds:.1f} s", highlight=False)
+
+
+@main.command()
+@click.argument("outdir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port to listen on (0: any free port).")
+def serve(outdir: Path, host: str, port: int) -> None:
+    """Serve the site built in OUTDIR over HTTP (old event paths answer 301). Ctrl+C stops."""
+    from .site.serve import serve as run
+
+    def ready(url: str) -> None:
+        click.echo(f"Serving {outdir} at {url} (Ctrl+C to stop)")
+
+    try:
+        run(outdir, host, port, ready=ready)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from exc
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -158,3 +158,44 @@ class Related:
     id: str
     score: float
     shared: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """A source article as the archive keeps it: what the page says about itself (Open
+    Graph) and the article a reader sees. `status` is how complete the text is (complete,
+    teaser, paywalled, empty); `archived_from` is the Wayback Machine capture it was read
+    from when the live page was gone."""
+
+    url: str
+    hash: str
+    status: str
+    final_url: str | None
+    fetched_at: str | None
+    og_title: str | None = None
+    og_description: str | None = None
+    og_image: str | None = None
+    og_site_name: str | None = None
+    og_published: str | None = None
+    title: str | None = None
+    subtitle: str | None = None
+    author: str | None = None
+    published: str | None = None
+    text: str = ""
+    archived_from: str | None = None
+
+    def to_export(self) -> dict:
+        """The `export articles` line: `og` and `article` as `newscontext extract` prints them."""
+        return {
+            "url": self.url,
+            "hash": self.hash,
+            "final_url": self.final_url,
+            "fetched_at": self.fetched_at,
+            "archived_from": self.archived_from,
+            "og": {"title": self.og_title, "description": self.og_description,
+                   "image": self.og_image, "site_name": self.og_site_name,
+                   "published": self.og_published},
+            "article": {"title": self.title, "subtitle": self.subtitle, "author": self.author,
+                        "published": self.published, "text": self.text},
+            "status": self.status,
+        }

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
 import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -275,6 +277,50 @@ def render_job(pages: Pages, plan: Plan, job: Job) -> Page:
     raise ValueError(f"unknown page kind {kind!r}")
 
 
+PARALLEL_FROM = 2000  # pages: below this, starting processes costs more than it saves
+_WORK: tuple | None = None  # what forked build processes read
+
+
+def _render_jobs(pages: Pages, plan: Plan, jobs: list[Job], formats: tuple[str, ...],
+                 site: SiteInfo, writer: Writer) -> int:
+    done = 0
+    batch: list[tuple[str, bytes]] = []
+    for job in jobs:
+        try:
+            page = render_job(pages, plan, job)
+        except KeyError as exc:  # a page whose subject vanished mid-build: next build
+            log.warning("skipped %s: %s", job, exc)
+            continue
+        done += 1
+        for fmt in formats:
+            batch.append((urls.file_for(page.path, fmt), render(page, fmt, site)))
+        if len(batch) >= 400:
+            writer.write_many(batch)
+            batch.clear()
+    writer.write_many(batch)
+    return done
+
+
+def _build_share(share: tuple[int, int]) -> tuple[int, int, int, list[tuple[str, str]]]:
+    """One process's part of a build: every n-th page, from its own store connection."""
+    assert _WORK is not None
+    db, settings, outdir, formats, site, jobs = _WORK
+    index, count = share
+    store = Store(db)
+    try:
+        pages = Pages(store, settings)
+        plan = Plan(store, pages)
+        manifest = Manifest(outdir)
+        records: list[tuple[str, str]] = []
+        manifest.record = lambda name, digest: records.append((name, digest))  # type: ignore[method-assign]
+        writer = Writer(outdir, manifest)
+        done = _render_jobs(pages, plan, jobs[index::count], formats, site, writer)
+        manifest.conn.close()
+        return done, writer.written, writer.unchanged, records
+    finally:
+        store.close()
+
+
 def build(store: Store, settings: Settings, outdir: Path, *, full: bool = False,
           formats: tuple[str, ...] = urls.FORMATS,
           extras: Iterable[Callable[[Store, Settings, Path, Writer], int]] = ()) -> BuildReport:
@@ -297,7 +343,8 @@ def build(store: Store, settings: Settings, outdir: Path, *, full: bool = False,
         days = sorted({date.fromisoformat(d) for d in store.slug_dates(changed)}
                       | {a.event.date for a in map(store.event, changed) if a})
         moved: set[str] = set()
-        for day in (store.days() if full else days):
+        every_day = [date.fromisoformat(d) for d, _ in store.day_counts()]
+        for day in (every_day if full else days):
             moved |= store.assign_event_slugs(day, unique_slug, slugify)
     pages = Pages(store, settings)
     plan = Plan(store, pages)
@@ -311,20 +358,25 @@ def build(store: Store, settings: Settings, outdir: Path, *, full: bool = False,
     site = SiteInfo(url=settings.site_url.rstrip("/"), generated=stamp)
     writer = Writer(outdir, manifest)
     report = BuildReport(full=full)
-    batch: list[tuple[str, bytes]] = []
-    for job in jobs:
+    if settings.workers > 1 and len(jobs) >= PARALLEL_FROM:
+        # Pages are independent: each process renders and writes its share; the manifest
+        # (one writer) records what they wrote.
+        global _WORK
+        _WORK = (store.path, settings, outdir, formats, site, jobs)
+        shares = [(w, settings.workers) for w in range(settings.workers)]
         try:
-            page = render_job(pages, plan, job)
-        except KeyError as exc:  # a page whose subject vanished mid-build: next build
-            log.warning("skipped %s: %s", job, exc)
-            continue
-        report.pages += 1
-        for fmt in formats:
-            batch.append((urls.file_for(page.path, fmt), render(page, fmt, site)))
-        if len(batch) >= 400:
-            writer.write_many(batch)
-            batch.clear()
-    writer.write_many(batch)
+            with ProcessPoolExecutor(settings.workers,
+                                     mp_context=multiprocessing.get_context("fork")) as pool:
+                for pages_done, written, unchanged, records in pool.map(_build_share, shares):
+                    report.pages += pages_done
+                    writer.written += written
+                    writer.unchanged += unchanged
+                    for name, digest in records:
+                        manifest.record(name, digest)
+        finally:
+            _WORK = None
+    else:
+        report.pages = _render_jobs(pages, plan, jobs, formats, site, writer)
     writer.write_many([(f"static/{p.name}", p.read_bytes()) for p in sorted(STATIC.glob("*"))
                        if p.is_file()])
     for extra_step in extras:

@@ -247,6 +247,9 @@ class Pages:
         self.entity_slug = self.store.entity_slugs()
         self.story_slug = self.store.story_slugs()
         self.event_where = self.store.event_slugs()
+        # An event is listed on its day and on every story and entity page it belongs to:
+        # made once per build.
+        self._items: dict[str, EventItem] = {}
 
     # -- references --------------------------------------------------------------------
 
@@ -280,6 +283,12 @@ class Pages:
         return description, image
 
     def item(self, archived: ArchivedEvent) -> EventItem:
+        cached = self._items.get(archived.id)
+        if cached is None:
+            cached = self._items[archived.id] = self._make_item(archived)
+        return cached
+
+    def _make_item(self, archived: ArchivedEvent) -> EventItem:
         description, _ = self._media(archived.event.sources)
         return EventItem(
             id=archived.id,

@@ -24,8 +24,8 @@ class SiteInfo:
 
 def href(path: str, fmt: str) -> str:
     """The link to a site path from a page in `fmt`; outside URLs are left alone."""
-    if "://" in path or path.startswith("#"):
-        return path
+    if "://" in path or path.startswith("#") or "." in path.rsplit("/", 1)[-1]:
+        return path  # outside URLs, anchors, and files with their own extension (feeds)
     return f"{path}.{fmt}"
 
 

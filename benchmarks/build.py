@@ -1,0 +1,69 @@
+"""Static build at archive scale: pages per second, total time, memory, incremental time.
+
+On a synthetic archive of about 9,000 days and 150,000 events made from the real fixture
+events (see synthetic.py): a full build of every page in every format, then a build with
+nothing changed, then one after one day changed (one event reworded by a new revision).
+
+    python benchmarks/build.py                 # 150,000 events
+    python benchmarks/build.py --events 20000 --workers 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+from synthetic import make_archive
+
+from newscontext import Archive, Settings
+from newscontext.site.build import build
+
+
+def peak_mb() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return max(own, children)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=150_000)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(db=Path(tmp) / "synthetic.sqlite3", workers=args.workers)
+        with Archive(settings) as archive:
+            started = time.perf_counter()
+            count = make_archive(archive, args.events)
+            archive.relate()
+            print(f"synthetic archive: {count} events, related lists made, "
+                  f"in {time.perf_counter() - started:.0f} s")
+            out = Path(tmp) / "site"
+            rows = []
+            report = build(archive.store, settings, out)
+            rows.append(("full build", report))
+            rows.append(("again, nothing changed", build(archive.store, settings, out)))
+            first_day = archive.store.conn.execute("SELECT MIN(date) FROM events").fetchone()[0]
+            with archive.store.transaction():
+                change = archive.store.next_change()
+                archive.store.conn.execute(
+                    "UPDATE events SET text = text || ' (updated)', change_seq = ? "
+                    "WHERE id = (SELECT id FROM events WHERE date = ? ORDER BY position "
+                    "LIMIT 1)", (change, first_day))
+            rows.append((f"after one day ({first_day}) changed", build(archive.store, settings,
+                                                                       out)))
+            files = sum(1 for p in out.rglob("*") if p.is_file())
+        print(f"{'build':32} {'pages':>8} {'written':>9} {'unchanged':>10} {'seconds':>8} "
+              f"{'pages/s':>8}")
+        for label, r in rows:
+            print(f"{label:32} {r.pages:8d} {r.written:9d} {r.unchanged:10d} {r.seconds:8.2f} "
+                  f"{r.pages / r.seconds:8.0f}")
+        print(f"files in the site: {files}; workers: {args.workers}; "
+              f"peak memory (max RSS of a process): {peak_mb():.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

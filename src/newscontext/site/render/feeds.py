@@ -1,0 +1,295 @@
+"""Feeds: RSS 2.0 and Atom for the whole archive and for every story and entity.
+
+`/feed.xml` and `/feed.atom` hold the newest 100 live events; `<timeline>/feed.xml` and
+`<timeline>/feed.atom` (beside `/stories/<slug>.html` and `/entities/<slug>.html`) the newest
+50 of that story or entity. "Newest" is the timeline pages' order: date, then portal position,
+newest first. Removed events leave the feeds (their pages stay).
+
+Every entry has a stable id, `urn:newscontext:event:<event id>` (the RSS guid, with
+isPermaLink="false"), so a reworded event, whose page moves to a new slug, stays the same
+entry. Atom `published` is when the archive first saw the event (the revision that first
+showed it), `updated` the revision of its latest version: an edit shows as an update. RSS has
+one date: `pubDate` is the first-seen time too, because RSS readers sort by it and an edit
+should not make an old event look new; a reworded entry reaches RSS readers through its
+unchanged guid with a new title and text.
+
+Output depends only on the archive: the feed's own `updated` / `lastBuildDate` is its newest
+entry's update (or removal) time, so an unchanged feed comes out byte for byte the same and
+the build's writer leaves it alone.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from feedgen.feed import FeedGenerator
+
+from ... import __version__
+from ...settings import Settings
+from ...store import Store
+from .. import urls
+
+if TYPE_CHECKING:
+    from ..build import Writer
+
+ROOT_ENTRIES = 100
+TIMELINE_ENTRIES = 50
+TITLE_CHARS = 110  # of an entry's title; its summary and content keep the whole text
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # `updated` of a feed that never had an entry
+LICENSE = ("Event texts from Wikipedia's Current events portal, "
+           "CC BY-SA 4.0 (https://creativecommons.org/licenses/by-sa/4.0/)")
+CACHE = 65_536  # entries kept while one build makes many feeds (an event is in several)
+
+Extra = Callable[[Store, Settings, Path, "Writer"], int]
+
+
+def guid(event_id: str) -> str:
+    """The id an event keeps in every feed, whatever its wording or path."""
+    return f"urn:newscontext:event:{event_id}"
+
+
+def clip(text: str, limit: int = TITLE_CHARS) -> str:
+    """`text` cut at a word boundary to at most `limit` characters, with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:-–—") + "…"
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """An archive timestamp (ISO 8601, UTC) as an aware datetime; None if absent or bad."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One event as a feed entry."""
+
+    id: str
+    title: str
+    text: str
+    link: str
+    published: datetime
+    updated: datetime
+    categories: tuple[str, ...]
+    content: str  # HTML: the text, the story chain and the sources
+
+
+class FeedMaker:
+    """Makes feeds from the store. Slug tables are read once; entries are cached, since
+    one event appears in the feeds of its stories and of each of its entities."""
+
+    def __init__(self, store: Store, settings: Settings):
+        self.store = store
+        self.base = settings.site_url.rstrip("/")
+        self.event_where = store.event_slugs()
+        self.story_slug = store.story_slugs()
+        self.entity_slug = store.entity_slugs()
+        self.entry = lru_cache(maxsize=CACHE)(self._entry)
+
+    def url(self, path: str, ext: str = "html") -> str:
+        return f"{self.base}{path}.{ext}" if ext else f"{self.base}{path}"
+
+    # -- entries -------------------------------------------------------------------------
+
+    def _entry(self, event_id: str) -> tuple[Entry | None, datetime | None]:
+        """The event's entry, or (None, when it was removed) for an event not in feeds."""
+        archived = self.store.event(event_id)
+        if archived is None or event_id not in self.event_where:
+            return None, None
+        if archived.removed:
+            return None, parse_time(archived.removed_at)
+        event = archived.event
+        versions = self.store.versions(event_id)
+        published = (parse_time(archived.first_seen)
+                     or (parse_time(versions[0].timestamp) if versions else None)
+                     or datetime.combine(event.date, time(), UTC))
+        times = [t for t in (parse_time(v.timestamp) for v in versions) if t]
+        updated = max([published, *times])
+        link = self.url(urls.event_path(*self.event_where[event_id]))
+        stories = [s.text for s in event.stories]
+        categories = tuple(dict.fromkeys(
+            ([event.category] if event.category else []) + stories))
+        return Entry(
+            id=guid(event_id), title=clip(event.text), text=event.text, link=link,
+            published=published, updated=updated, categories=categories,
+            content=self._content(event.text, event.category, stories, event.sources, link),
+        ), None
+
+    def _content(self, text: str, category: str | None, stories: list[str],
+                 sources: Iterable, link: str) -> str:
+        esc = html.escape
+        parts = [f"<p>{esc(text)}</p>"]
+        chain = []
+        for story in stories:
+            slug = self.story_slug.get(story)
+            chain.append(f'<a href="{esc(self.url(urls.story_path(slug)))}">{esc(story)}</a>'
+                         if slug else esc(story))
+        line = " · ".join(p for p in (esc(category) if category else "", " › ".join(chain)) if p)
+        if line:
+            parts.append(f"<p>{line}</p>")
+        cited = [f'<a href="{esc(s.url)}">{esc(s.name or s.url)}</a>' for s in sources]
+        if cited:
+            parts.append(f"<p>Sources: {', '.join(cited)}</p>")
+        parts.append(f'<p><a href="{esc(link)}">Context, changes and related events</a></p>')
+        return "".join(parts)
+
+    def newest(self, event_ids: Iterable[str], limit: int) -> tuple[list[Entry], datetime]:
+        """The first `limit` entries of newest-first ids, and the feed's update time: the
+        newest entry update or removal among the events looked at."""
+        entries: list[Entry] = []
+        latest = EPOCH
+        for event_id in event_ids:
+            entry, removed = self.entry(event_id)
+            if entry is not None:
+                entries.append(entry)
+                latest = max(latest, entry.updated)
+                if len(entries) >= limit:
+                    break
+            elif removed is not None:
+                latest = max(latest, removed)
+        return entries, latest
+
+    # -- feeds ---------------------------------------------------------------------------
+
+    def root(self) -> list[tuple[str, bytes]]:
+        """`/feed.xml` and `/feed.atom`: the newest events of the archive."""
+
+        def newest_first() -> Iterator[str]:
+            for day, _ in reversed(self.store.day_counts()):
+                for archived in reversed(self.store.events_of_day(date.fromisoformat(day))):
+                    yield archived.id
+
+        entries, updated = self.newest(newest_first(), ROOT_ENTRIES)
+        return self._render(
+            feed_id="urn:newscontext:feed:/", title="newscontext",
+            description="The newest events of Wikipedia's Current events portal, "
+                        "with their context, as archived by newscontext.",
+            page=self.url(urls.FRONT), rss=urls.FEED_RSS, atom=urls.FEED_ATOM,
+            entries=entries, updated=updated)
+
+    def timeline(self, kind: str, name: str) -> list[tuple[str, bytes]]:
+        """The feeds of one story or entity (none when it has no page)."""
+        if kind == "story":
+            slug = self.story_slug.get(name)
+            rows = self.store.events_with_story(name) if slug else []
+            path = urls.story_path(slug) if slug else ""
+            description = f"The newest events of the story {name}, from Wikipedia's " \
+                          "Current events portal, as archived by newscontext."
+        else:
+            slug = self.entity_slug.get(name)
+            rows = self.store.events_with_entity(name) if slug else []
+            path = urls.entity_path(slug) if slug else ""
+            description = f"The newest events about {name}, from Wikipedia's " \
+                          "Current events portal, as archived by newscontext."
+        if not slug:
+            return []
+        entries, updated = self.newest((row[0] for row in rows), TIMELINE_ENTRIES)
+        return self._render(
+            feed_id=f"urn:newscontext:feed:{path}", title=f"{name} · newscontext",
+            description=description, page=self.url(path),
+            rss=urls.feed_path(path, "xml"), atom=urls.feed_path(path, "atom"),
+            entries=entries, updated=updated)
+
+    def _render(self, *, feed_id: str, title: str, description: str, page: str, rss: str,
+                atom: str, entries: list[Entry], updated: datetime) -> list[tuple[str, bytes]]:
+        fg = FeedGenerator()
+        fg.id(feed_id)
+        fg.title(title)
+        fg.description(description)
+        fg.language("en")
+        fg.author({"name": "newscontext", "uri": self.base + "/"})
+        fg.rights(LICENSE)
+        fg.generator("newscontext", version=__version__)
+        fg.updated(updated)
+        fg.lastBuildDate(updated)
+        for item in entries:
+            fe = fg.add_entry(order="append")
+            fe.guid(item.id, permalink=False)  # also the Atom id
+            fe.title(item.title)
+            fe.link(href=item.link, rel="alternate", type="text/html")
+            # RSS descriptions are read as HTML: escaped text; Atom says its summary is text.
+            # (This order: description() also sets Atom content, summary() RSS description.)
+            fe.description(html.escape(item.text, quote=False))
+            fe.content(item.content, type="html")
+            fe.summary(item.text, type="text")
+            fe.published(item.published)
+            fe.updated(item.updated)
+            for term in item.categories:
+                fe.category(term=term)
+        files = []
+        for path, kind, method in ((rss, "application/rss+xml", fg.rss_str),
+                                   (atom, "application/atom+xml", fg.atom_str)):
+            # feedgen gives RSS the last link as the channel's <link>: the page, not the feed
+            fg.link(href=self.url(path, ""), rel="self", type=kind, replace=True)
+            fg.link(href=page, rel="alternate", type="text/html")
+            files.append((path.lstrip("/"), method(pretty=True)))
+        return files
+
+
+def changed_timelines(store: Store, since: int) -> set[tuple[str, str]]:
+    """The stories and entities of events changed after `since` (a change number): the same
+    reach as the build's own timeline pages, plus a story an event has just left."""
+    found: set[tuple[str, str]] = set()
+    for event_id in store.changed_events(since):
+        archived = store.event(event_id)
+        if archived is None:
+            continue
+        found.update(("story", s.text) for s in archived.event.stories)
+        found.update(("entity", title) for title in store.context(event_id))
+        for version in store.versions(event_id)[-2:]:
+            found.update(("story", s) for s in version.stories)
+    return found
+
+
+def feeds(store: Store, settings: Settings, outdir: Path, writer: Writer, *, full: bool = False,
+          names: Iterable[tuple[str, str]] | None = None) -> int:
+    """Build extra: the root feeds always; the feeds of the stories and entities in `names`
+    (("story" | "entity", title) pairs), by default of those whose events changed since the
+    last complete build (every one on a full or first build). Returns the feeds made."""
+    maker = FeedMaker(store, settings)
+    made = maker.root()
+    writer.write_many(made)
+    count = len(made)
+    if names is None:
+        state = writer.manifest.state()  # the last complete build's, until this one ends
+        if full or "change_seq" not in state:
+            names = [("story", n) for n in sorted(maker.story_slug)]
+            names += [("entity", n) for n in sorted(maker.entity_slug)]
+        else:
+            names = sorted(changed_timelines(store, int(state["change_seq"])))
+    batch: list[tuple[str, bytes]] = []
+    for kind, name in names:
+        batch += maker.timeline(kind, name)
+        if len(batch) >= 400:
+            writer.write_many(batch)
+            count += len(batch)
+            batch = []
+    writer.write_many(batch)
+    return count + len(batch)
+
+
+def feeds_extra(full: bool = False) -> Extra:
+    """`feeds` as a build extra for a build that is (or is not) forced to be full."""
+
+    def feeds_step(store: Store, settings: Settings, outdir: Path, writer: Writer) -> int:
+        return feeds(store, settings, outdir, writer, full=full)
+
+    feeds_step.__name__ = feeds_step.__qualname__ = "feeds"
+    return feeds_step

@@ -1,0 +1,309 @@
+"""HTML: every page kind through Jinja2 templates, autoescaped, with one small stylesheet.
+
+The pages need no JavaScript, make no request outside the site (cover images of source
+articles aside: they are the sources' own pictures) and come out byte for byte the same for
+the same page: nothing here reads the clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from .. import urls
+from ..pages import (
+    AboutPage,
+    DayPage,
+    EventPage,
+    FrontPage,
+    MonthPage,
+    Page,
+    RedirectPage,
+    SourcePage,
+    TimelinePage,
+)
+from . import SiteInfo, absolute, href
+
+HERE = Path(__file__).parent
+TEMPLATES = HERE / "templates"
+STYLESHEET = HERE / "static" / "style.css"  # the build copies it to STYLESHEET_PATH
+STYLESHEET_PATH = "/static/style.css"
+MAX_BARS = 120  # of the events-per-week chart; more weeks are summed into wider bars
+TITLE_CHARS = 110  # of the <title>; the page's heading keeps the whole text
+DESCRIPTION_CHARS = 200  # of the meta and Open Graph descriptions
+CHART_WIDTH = 600
+CHART_HEIGHT = 100
+CHART_MIN_SLOTS = 24  # a chart of few bars keeps bars narrow instead of stretching them
+LICENSE = "https://creativecommons.org/licenses/by-sa/4.0/"
+PORTAL = urls.WIKIPEDIA + "Portal:Current_events"
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")
+ALTERNATES = (("json", "application/json", "JSON"), ("xml", "application/xml", "XML"),
+              ("md", "text/markdown", "Markdown"))
+FEED_TYPES = {"xml": "application/rss+xml", "atom": "application/atom+xml"}
+SITE_FEEDS = (("RSS", urls.FEED_RSS), ("Atom", urls.FEED_ATOM))
+_KINDS = {kind.kind for kind in (AboutPage, DayPage, EventPage, FrontPage, MonthPage,
+                                 RedirectPage, SourcePage, TimelinePage)}
+
+
+@dataclass(frozen=True)
+class Alternate:
+    """A `<link rel="alternate">`: the same page in another format, or a feed."""
+
+    type: str
+    title: str
+    href: str
+
+
+@dataclass(frozen=True)
+class Head:
+    """What goes into `<head>` besides the fixed parts."""
+
+    title: str
+    description: str
+    og_type: str
+    image: str | None
+    canonical: str
+    alternates: list[Alternate]
+    feeds: list[Alternate]
+    redirect: str | None = None
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    """The events-per-week chart of a timeline page, laid out for an SVG viewBox."""
+
+    width: int
+    height: int
+    bars: list[Bar]
+    weeks_per_bar: int
+    first: date
+    last: date  # the last day of the last week
+    peak: int
+    label: str
+    description: str
+
+
+def render(page: Page, site: SiteInfo) -> bytes:
+    """The page as a complete HTML5 document, UTF-8."""
+    if page.kind not in _KINDS:
+        raise ValueError(f"no HTML template for page kind {page.kind!r}")
+    template = _environment().get_template(f"{page.kind}.html")
+    html = template.render(
+        page=page, site=site, head=head(page, site),
+        portal=getattr(page, "portal", None),
+        chart=chart(page) if isinstance(page, TimelinePage) else None,
+        newest=newest(page) if isinstance(page, TimelinePage) else None,
+        nav=[("Front page", urls.FRONT), ("About", urls.ABOUT), ("Search", urls.SEARCH)],
+        stylesheet=STYLESHEET_PATH, license=LICENSE, portal_home=PORTAL, urls=urls,
+    )
+    return html.encode("utf-8")
+
+
+# -- helpers the templates use ------------------------------------------------------------
+
+
+def link(path: str) -> str:
+    """Where an HTML page links a Ref's path: site pages get `.html`; outside URLs and
+    files that carry their own extension (feeds, the stylesheet) stay as they are."""
+    if "://" in path or path.startswith("#") or "." in path.rsplit("/", 1)[-1]:
+        return path
+    return href(path, "html")
+
+
+def newest(page: TimelinePage) -> str:
+    """The path of a timeline's main page (its newest events) from any of its pages."""
+    return page.path if page.page is None else page.path.rsplit("/page/", 1)[0]
+
+
+def is_outside(path: str) -> bool:
+    return "://" in path
+
+
+def clip(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a word boundary, with `…` when cut."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut:
+        cut = cut[: cut.rfind(" ")]
+    return cut.rstrip(" ,;:.-–—") + "…"
+
+
+def long_date(value: date | str | None) -> str:
+    """19 January 2016 (English whatever the locale)."""
+    if value is None:
+        return ""
+    try:
+        day = date.fromisoformat(value) if isinstance(value, str) else value
+    except ValueError:
+        return str(value)
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def weekday_date(value: date | str) -> str:
+    """Tuesday 19 January 2016."""
+    try:
+        day = date.fromisoformat(value) if isinstance(value, str) else value
+    except ValueError:
+        return str(value)
+    names = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+    return f"{names[day.weekday()]} {long_date(day)}"
+
+
+def utc(value: str | None) -> str:
+    """An ISO 8601 UTC time as `2016-01-19 14:02 UTC`; anything else as it is."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.utcoffset():
+        moment = moment - moment.utcoffset()
+    if len(value) <= 10:
+        return moment.date().isoformat()
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count:,} {word}" + ("" if count == 1 else "s")
+
+
+def paragraphs(text: str) -> list[str]:
+    """A body text's paragraphs: split on blank lines, or on single newlines if none."""
+    parts = [p.strip() for p in text.replace("\r\n", "\n").split("\n\n")]
+    if len(parts) == 1:
+        parts = [p.strip() for p in text.split("\n")]
+    return [p for p in parts if p]
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,  # every template, whatever its name
+        undefined=StrictUndefined,
+        auto_reload=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(link=link, clip=clip, long_date=long_date, weekday_date=weekday_date,
+                       utc=utc, paragraphs=paragraphs)
+    env.globals.update(plural=plural, is_outside=is_outside)
+    return env
+
+
+# -- <head> ---------------------------------------------------------------------------------
+
+
+def head(page: Page, site: SiteInfo) -> Head:
+    """Title, description, Open Graph and alternate links of a page."""
+    title = page.title if isinstance(page, FrontPage) else f"{page.title} – {site.name}"
+    feeds = [Alternate(FEED_TYPES[path.rsplit(".", 1)[1]], f"{site.name} ({name})", path)
+             for name, path in SITE_FEEDS]
+    image = redirect = None
+    og_type = "website"
+    if isinstance(page, EventPage):
+        og_type, image = "article", page.image
+        description = page.description or page.text
+    elif isinstance(page, DayPage):
+        description = _day_description(page)
+    elif isinstance(page, FrontPage):
+        description = ("The news, day by day, from Wikipedia's Current events portal: every "
+                       "event with its sources, its context and related events.")
+    elif isinstance(page, TimelinePage):
+        kind = "story" if page.timeline == "story" else "subject"
+        description = (f"{plural(page.total, 'event')} about the {kind} {page.name} in "
+                       "Wikipedia's Current events portal, newest first, with a chart of "
+                       "events per week.")
+        feeds += [Alternate(FEED_TYPES.get(ref.path.rsplit(".", 1)[-1], "application/xml"),
+                            f"{page.name} ({ref.title})", ref.path) for ref in page.feeds]
+    elif isinstance(page, SourcePage):
+        image = page.og_image
+        description = page.og_description or page.excerpt or f"A source article: {page.url}"
+    elif isinstance(page, MonthPage):
+        events = sum(day.events for day in page.days)
+        description = (f"{plural(events, 'event')} on {plural(len(page.days), 'day')} of "
+                       f"{page.title} from Wikipedia's Current events portal.")
+    elif isinstance(page, RedirectPage):
+        redirect = link(page.target)
+        description = f"This page has moved to {redirect}."
+    else:  # AboutPage
+        description = ("What newscontext is, where its data comes from, and how to use every "
+                       "page as JSON, XML or Markdown, the feeds and the exports.")
+    return Head(
+        title=clip(title, TITLE_CHARS),
+        description=clip(description, DESCRIPTION_CHARS),
+        og_type=og_type,
+        image=image,
+        canonical=absolute(site, page.target if isinstance(page, RedirectPage) else page.path,
+                           "html"),
+        alternates=[Alternate(kind, name, href(page.path, ext)) for ext, kind, name in ALTERNATES],
+        feeds=feeds,
+        redirect=redirect,
+    )
+
+
+def _day_description(page: DayPage) -> str:
+    events = [event for group in page.groups for event in group.events]
+    when = weekday_date(page.date) if page.date else page.title
+    if not events:
+        return f"The news of {when}: no events."
+    return f"The news of {when}, {plural(len(events), 'event')}: {events[0].title}"
+
+
+# -- the chart ------------------------------------------------------------------------------
+
+
+def chart(page: TimelinePage) -> Chart | None:
+    """Bars of events per week, or per run of weeks when there are more than MAX_BARS."""
+    if not page.weekly or page.first_week is None:
+        return None
+    weeks = len(page.weekly)
+    per = -(-weeks // MAX_BARS)
+    bins = [sum(page.weekly[i : i + per]) for i in range(0, weeks, per)]
+    peak = max(bins) or 1
+    slot = CHART_WIDTH / max(len(bins), CHART_MIN_SLOTS)
+    gap = slot * 0.2 if slot >= 4 else 0.0
+    bars = []
+    for n, count in enumerate(bins):
+        start = page.first_week + timedelta(weeks=n * per)
+        end = min(start + timedelta(weeks=per), page.first_week + timedelta(weeks=weeks))
+        if per == 1:
+            label = f"Week of {long_date(start)}: {plural(count, 'event')}"
+        else:
+            label = (f"{long_date(start)} to {long_date(end - timedelta(days=1))}: "
+                     f"{plural(count, 'event')}")
+        if count:
+            height = max(1.0, (CHART_HEIGHT - 2) * count / peak)
+            bars.append(Bar(round(n * slot + gap / 2, 2), round(CHART_HEIGHT - height, 2),
+                            round(slot - gap, 2), round(height, 2), label))
+    first = page.first_week
+    last = first + timedelta(weeks=weeks, days=-1)
+    unit = "week" if per == 1 else f"{per} weeks"
+    label = f"Events per {unit} about {page.name}, {long_date(first)} to {long_date(last)}"
+    busiest = max(range(len(bins)), key=lambda i: (bins[i], -i))
+    busiest_start = first + timedelta(weeks=busiest * per)
+    description = (
+        f"{plural(sum(bins), 'event')} over {plural(weeks, 'week')}, one bar per {unit}. "
+        f"The busiest {'week' if per == 1 else 'bar'}, starting {long_date(busiest_start)}, "
+        f"has {plural(bins[busiest], 'event')}."
+    )
+    return Chart(CHART_WIDTH, CHART_HEIGHT, bars, per, first, last, max(bins), label,
+                 description)

@@ -1,0 +1,269 @@
+"""Feeds, sitemap and search index of a site built from the real fixture days."""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import feedparser
+import pytest
+from conftest import HTML_KIWICOPPLE, HTML_PARSE_API, WIKITEXT, export_xml, wikitext
+from lxml import etree
+
+from newscontext import Archive, Settings
+from newscontext.site import urls
+from newscontext.site.build import BuildReport
+from newscontext.site.render.feeds import ROOT_ENTRIES, TIMELINE_ENTRIES, TITLE_CHARS, guid
+from newscontext.site.render.sitemap import sitemap_files
+
+SITE_URL = "https://news.example.org"
+SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+JIHADI = "confirms the death of militant [[Jihadi John]] in an airstrike in November."
+REWORDED = "says that militant [[Jihadi John]] died in a November airstrike in [[Raqqa]]."
+
+
+@dataclass
+class Site:
+    archive: Archive
+    out: Path
+    first: BuildReport
+    again: BuildReport
+    before: dict[str, tuple[bytes, int]]  # feed, sitemap and index files after the first build
+
+
+def snapshot(out: Path) -> dict[str, tuple[bytes, int]]:
+    """Content and modification time of every feed, sitemap and search index file."""
+    found = {}
+    for pattern in ("feed.*", "stories/*/feed.*", "entities/*/feed.*", "sitemap*.xml",
+                    "robots.txt", "search.html", "pagefind/**/*"):
+        for path in out.glob(pattern):
+            if path.is_file():
+                found[str(path.relative_to(out))] = (path.read_bytes(), path.stat().st_mtime_ns)
+    return found
+
+
+def reword(archive: Archive, tmp: Path) -> str:
+    """A newer revision of 2016-01-19 rewording one event; returns the revision's time."""
+    stamp = (datetime.now(UTC) + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = wikitext("2016-01-19").replace(JIHADI, REWORDED)
+    export = tmp / "reworded.xml"
+    export.write_text(export_xml({date(2016, 1, 19): [(900_000_001, stamp, text)]}),
+                      encoding="utf-8")
+    report = archive.ingest_paths([export])
+    assert report.changed == 1 and report.added == 0
+    return stamp
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Site:
+    folder = tmp_path_factory.mktemp("feeds")
+    archive = Archive(Settings(db=folder / "archive.sqlite3", site_url=SITE_URL + "/"))
+    archive.ingest_paths([HTML_PARSE_API, WIKITEXT, HTML_KIWICOPPLE])
+    archive.resolve()
+    archive.relate()
+    out = folder / "site"
+    first = archive.build(out)
+    before = snapshot(out)
+    again = archive.build(out)
+    yield Site(archive, out, first, again, before)
+    archive.close()
+
+
+def jihadi(archive: Archive):
+    (found,) = [a for a in archive.events() if "Jihadi John" in a.event.text]
+    return found
+
+
+def parse(path: Path) -> feedparser.FeedParserDict:
+    parsed = feedparser.parse(path.read_bytes())
+    assert not parsed.bozo, (path, parsed.get("bozo_exception"))
+    return parsed
+
+
+def event_file(out: Path, link: str) -> Path:
+    assert link.startswith(SITE_URL + "/news/") and link.endswith(".html")
+    return out / link.removeprefix(SITE_URL + "/")
+
+
+# -- feeds --------------------------------------------------------------------------------
+
+def test_root_feeds_parse_and_hold_the_newest_events(site: Site):
+    rss = parse(site.out / "feed.xml")
+    atom = parse(site.out / "feed.atom")
+    assert rss.version == "rss20" and atom.version == "atom10"
+    live = [a for a in site.archive.events() if not a.removed]
+    newest = sorted(live, key=lambda a: (a.event.date, a.position, a.id), reverse=True)
+    expected = [guid(a.id) for a in newest[:ROOT_ENTRIES]]
+    assert [e.id for e in rss.entries] == expected
+    assert [e.id for e in atom.entries] == expected
+    texts = {guid(a.id): a.event.text for a in live}
+    for entry in rss.entries:
+        assert entry.guidislink is False
+        assert event_file(site.out, entry.link).is_file()
+        # The whole text (the title may be cut), as HTML: RSS readers read it so.
+        assert html.unescape(entry.summary) == texts[entry.id]
+        assert len(entry.title) <= TITLE_CHARS
+        assert entry.published_parsed is not None
+    raw = (site.out / "feed.xml").read_text(encoding="utf-8")
+    assert raw.count('isPermaLink="false"') == len(expected)
+    assert atom.feed.links[0].href == SITE_URL + "/feed.atom"
+    for entry in atom.entries:
+        assert entry.summary == texts[entry.id]  # a text construct
+        assert entry.updated_parsed >= entry.published_parsed
+        assert entry.content[0].type == "text/html"
+    # Categories: the event's category, then its stories.
+    sample = next(a for a in newest[:ROOT_ENTRIES] if a.event.stories and a.event.category)
+    (entry,) = [e for e in atom.entries if e.id == guid(sample.id)]
+    assert [t.term for t in entry.tags] == [sample.event.category,
+                                            *[s.text for s in sample.event.stories]]
+
+
+def test_every_story_and_entity_has_its_feeds(site: Site):
+    store = site.archive.store
+    for kind, slugs, path in (("story", store.story_slugs(), urls.story_path),
+                              ("entity", store.entity_slugs(), urls.entity_path)):
+        for slug in slugs.values():
+            for ext in ("xml", "atom"):
+                assert (site.out / urls.feed_path(path(slug), ext).lstrip("/")).is_file(), kind
+
+
+def test_story_feed_lists_the_storys_newest_events(site: Site):
+    store = site.archive.store
+    slug = store.story_slugs()["Syrian Civil War"]
+    atom = parse(site.out / "stories" / slug / "feed.atom")
+    assert atom.feed.title == "Syrian Civil War · newscontext"
+    rows = store.events_with_story("Syrian Civil War")
+    live = [row[0] for row in rows if not store.event(row[0]).removed]
+    assert [e.id for e in atom.entries] == [guid(i) for i in live[:TIMELINE_ENTRIES]]
+    assert all("Syrian Civil War" in [t.term for t in e.tags] for e in atom.entries)
+    rss = parse(site.out / "stories" / slug / "feed.xml")
+    assert rss.feed.link == f"{SITE_URL}/stories/{slug}.html"
+
+
+def test_unchanged_rebuild_leaves_feeds_sitemap_and_index_untouched(site: Site):
+    assert site.first.full and not site.again.full
+    assert site.again.written == 0
+    assert site.again.extras["search_index"] == 0  # no page changed: Pagefind not run
+    assert any(name.startswith("entities/") for name in site.before)
+    assert snapshot(site.out) == site.before  # byte for byte, and not even rewritten
+
+
+# -- sitemap -------------------------------------------------------------------------------
+
+def test_sitemap_lists_every_page_once(site: Site):
+    tree = etree.parse(str(site.out / "sitemap.xml"))
+    assert tree.getroot().tag == f"{SITEMAP_NS}urlset"
+    locs = [el.text for el in tree.iter(f"{SITEMAP_NS}loc")]
+    assert len(locs) == len(set(locs)) == site.first.extras["sitemap"]
+    assert locs[0] == SITE_URL + "/index.html"
+    store = site.archive.store
+    events = {f"{SITE_URL}{urls.event_path(*where)}.html"
+              for where in store.event_slugs().values()}
+    assert events <= set(locs)
+    for slugs, path in ((store.story_slugs(), urls.story_path),
+                        (store.entity_slugs(), urls.entity_path)):
+        assert {f"{SITE_URL}{path(slug)}.html" for slug in slugs.values()} <= set(locs)
+    for day in store.days():
+        assert f"{SITE_URL}{urls.day_path(day)}.html" in locs
+    for loc in locs:
+        assert (site.out / loc.removeprefix(SITE_URL + "/")).is_file()
+    lastmods = [el.text for el in tree.iter(f"{SITEMAP_NS}lastmod")]
+    assert len(lastmods) == len(locs)
+    for lastmod in lastmods:
+        datetime.strptime(lastmod, "%Y-%m-%dT%H:%M:%SZ")
+    robots = (site.out / "robots.txt").read_text(encoding="utf-8")
+    assert f"Sitemap: {SITE_URL}/sitemap.xml" in robots
+
+
+def test_large_sitemap_becomes_an_index_of_parts(site: Site):
+    files = dict(sitemap_files(site.archive.store, site.archive.settings, site.out, limit=500))
+    index = etree.fromstring(files.pop("sitemap.xml"))
+    assert index.tag == f"{SITEMAP_NS}sitemapindex"
+    parts = [el.text for el in index.iter(f"{SITEMAP_NS}loc")]
+    assert len(parts) > 5
+    assert parts == [f"{SITE_URL}/sitemap-{n}.xml" for n in range(1, len(parts) + 1)]
+    locs = []
+    for n in range(1, len(parts) + 1):
+        part = etree.fromstring(files[f"sitemap-{n}.xml"])
+        found = [el.text for el in part.iter(f"{SITEMAP_NS}loc")]
+        assert 0 < len(found) <= 500
+        locs += found
+    whole = etree.parse(str(site.out / "sitemap.xml"))
+    assert sorted(locs) == sorted(el.text for el in whole.iter(f"{SITEMAP_NS}loc"))
+
+
+# -- search -------------------------------------------------------------------------------
+
+def test_search_index_and_page(site: Site):
+    bundle = site.out / "pagefind"
+    for name in ("pagefind.js", "pagefind-ui.js", "pagefind-ui.css", "pagefind-entry.json"):
+        assert (bundle / name).is_file(), name
+    entry = json.loads((bundle / "pagefind-entry.json").read_text(encoding="utf-8"))
+    pages = sum(lang["page_count"] for lang in entry["languages"].values())
+    assert pages == site.first.extras["search_index"]
+    assert pages >= len(site.archive.store.event_slugs())  # every event page at least
+    assert any((bundle / "fragment").iterdir()) and any((bundle / "index").iterdir())
+    for lang in entry["languages"].values():  # the entry names index files that exist
+        assert (bundle / f"pagefind.{lang['hash']}.pf_meta").is_file()
+    page = (site.out / "search.html").read_text(encoding="utf-8")
+    assert '<script src="/pagefind/pagefind-ui.js">' in page
+    assert 'href="/pagefind/pagefind-ui.css"' in page
+    assert "<noscript>" in page and "JavaScript" in page
+    assert not list(site.out.glob(".newscontext/pagefind-new*"))  # staging cleaned up
+
+
+# -- an edited event ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def edited(site: Site, tmp_path_factory):
+    """The site after an incremental build that follows a rewording of one event."""
+    archive = site.archive
+    event = jihadi(archive)
+    slug = archive.store.entity_slugs()["Jihadi John"]
+    feed = site.out / "entities" / slug / "feed.atom"
+    before = parse(feed)
+    before_rss = parse(site.out / "entities" / slug / "feed.xml")
+    stamp = reword(archive, tmp_path_factory.mktemp("edit"))
+    report = archive.build(site.out)
+    return event, before, before_rss, parse(feed), parse(site.out / "entities" / slug /
+                                                         "feed.xml"), stamp, report
+
+
+def test_edited_event_keeps_its_guid_and_shows_as_updated(edited):
+    event, before, before_rss, after, after_rss, stamp, report = edited
+    assert not report.full
+    (old,) = [e for e in before.entries if e.id == guid(event.id)]
+    (new,) = [e for e in after.entries if e.id == guid(event.id)]
+    assert "died in a November airstrike in Raqqa" in new.title
+    assert "confirms the death" in old.title
+    assert new.published == old.published  # first seen: unchanged
+    assert new.updated != old.updated
+    assert datetime(*new.updated_parsed[:6], tzinfo=UTC).strftime(
+        "%Y-%m-%dT%H:%M:%SZ") == stamp  # the revision of the latest version
+    assert after.feed.updated_parsed >= new.updated_parsed
+    assert new.link != old.link and new.link.endswith(
+        "/isil-says-that-militant-jihadi-john-died-in-a-november-airstrike-in-raqqa.html")
+    (old_rss,) = [e for e in before_rss.entries if e.id == guid(event.id)]
+    (new_rss,) = [e for e in after_rss.entries if e.id == guid(event.id)]
+    assert old_rss.published == new_rss.published and new_rss.guidislink is False
+
+
+def test_edit_updates_only_the_feeds_it_reaches(site: Site, edited):
+    report = edited[-1]
+    # The root feeds plus those of the event's story and entities, not every timeline.
+    assert 2 < report.extras["feeds"] < 40
+    assert report.extras["search_index"] > 0  # its page changed: indexed again
+    now = snapshot(site.out)
+    changed = {name for name in now if name in site.before and now[name] != site.before[name]}
+    slug = site.archive.store.entity_slugs()["Jihadi John"]
+    assert f"entities/{slug}/feed.atom" in changed
+    assert "stories/syrian-civil-war/feed.atom" in changed
+    untouched = [name for name in site.before
+                 if name.startswith("entities/") and name not in changed]
+    assert len(untouched) > 100
+    locs = (site.out / "sitemap.xml").read_text(encoding="utf-8")
+    assert "isil-says-that-militant-jihadi-john" in locs
+    assert "isil-confirms-the-death-of-militant-jihadi-john" not in locs  # now a redirect

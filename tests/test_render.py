@@ -1,0 +1,450 @@
+"""Markdown, JSON and XML pages of the real fixture archive."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+
+import pytest
+from conftest import HTML_KIWICOPPLE, HTML_PARSE_API, WIKITEXT
+from jsonschema import Draft202012Validator
+from lxml import etree
+from markdown_it import MarkdownIt
+
+from newscontext import Archive, Settings
+from newscontext.model import ArchivedEvent
+from newscontext.site import urls
+from newscontext.site.pages import (
+    AboutPage,
+    EventItem,
+    EventPage,
+    Page,
+    Pages,
+    RedirectPage,
+    Ref,
+    SourceItem,
+    SourcePage,
+    TimelinePage,
+)
+from newscontext.site.render import SiteInfo, markdown
+from newscontext.site.render import json as json_render
+from newscontext.site.render import xml as xml_render
+
+SCHEMA = (Path(__file__).parents[1] / "src" / "newscontext" / "site" / "schema"
+          / "page.schema.json")
+SITE = SiteInfo(url="https://news.example.org", generated="2026-01-01T00:00:00Z")
+SOHR = "The Syrian Observatory for Human Rights claims that scores of Syrian Army troops"
+JPOST = ("http://www.jpost.com/Breaking-News/"
+         "Fighting-between-Syrian-army-Islamic-State-kills-scores-442009")
+CONTEXT = ["Deir ez-Zor", "Islamic State of Iraq and the Levant", "Syrian Army",
+           "Syrian Civil War", "Syrian Observatory for Human Rights"]
+DESCRIPTION = "Fighting between Syrian army & Islamic State kills scores"
+IMAGE = "http://images.jpost.com/image/upload/f_auto,fl_lossy/t_Article2016_ControlFaceDetect/336000"
+MD_LINK = re.compile(r"\]\(([^)\s]*(?:\([^)\s]*\)[^)\s]*)*)\)")
+
+
+@dataclass
+class Built:
+    archive: Archive
+    pages: Pages
+    every: list[Page]
+    sohr: ArchivedEvent
+
+
+def _add_source_article(archive: Archive, url: str) -> str:
+    """What a crawl would have stored for the Jerusalem Post source (the crawler is not
+    part of this test): an article record whose Open Graph fields carry entities."""
+    digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+    text = "\n\n".join(["Scores killed as fighting rages near Deir ez-Zor."] * 40)
+    with archive.store.transaction():
+        archive.store.conn.execute(
+            "INSERT INTO sources (url, hash, status, fetched_at, final_url) "
+            "VALUES (?, ?, 'fetched', '2016-01-19T15:00:00Z', ?)", (url, digest, url))
+        archive.store.conn.execute(
+            "INSERT INTO articles (url, final_url, og_title, og_description, og_image, "
+            "og_site_name, title, author, published, text, status, extracted_at) "
+            "VALUES (?, ?, ?, ?, ?, 'The Jerusalem Post', ?, 'Reuters', '2016-01-19', ?, "
+            "'complete', '2016-01-19T15:00:01Z')",
+            (url, url, "Fighting between Syrian army, Islamic State kills scores",
+             "Fighting between Syrian army &amp; Islamic State kills scores", IMAGE,
+             "Fighting between Syrian army, Islamic State kills scores", text))
+    return digest
+
+
+def every_page(archive: Archive, pages: Pages) -> list[Page]:
+    """Every page a full build of the archive publishes, one of each redirect kind too."""
+    store = archive.store
+    days = store.days()
+    near = {d: (days[i - 1] if i else None, days[i + 1] if i + 1 < len(days) else None)
+            for i, d in enumerate(days)}
+    out: list[Page] = [pages.about(), pages.front([(d, near[d]) for d in days[:-4:-1]])]
+    out += [pages.day(d, near[d]) for d in days]
+    months: dict[tuple[int, int], list[tuple[date, int]]] = {}
+    for iso, count in store.day_counts():
+        day = date.fromisoformat(iso)
+        months.setdefault((day.year, day.month), []).append((day, count))
+    keys = sorted(months)
+    for i, key in enumerate(keys):
+        out.append(pages.month(*key, months[key], keys[i - 1] if i else None,
+                               keys[i + 1] if i + 1 < len(keys) else None))
+    out += [pages.event(event_id) for event_id in sorted(pages.event_where)]
+    for kind, names in (("story", pages.story_slug), ("entity", pages.entity_slug)):
+        for name in sorted(names):
+            out += [pages.timeline(kind, name, n) for n in pages.timeline_pages(kind, name)]
+    for (url,) in store.conn.execute("SELECT url FROM sources ORDER BY url").fetchall():
+        cited = [(a.id, a.event.text) for a in archive.events() if
+                 any(s.url == url for s in a.event.sources)]
+        out.append(pages.source(url, cited, "Jerusalem Post"))
+    event = next(p for p in out if isinstance(p, EventPage))
+    out.append(RedirectPage(path=urls.event_path(event.date, "an-old-wording"),
+                            title="Moved", target=event.path))
+    return out
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Built:
+    archive = Archive(Settings(db=tmp_path_factory.mktemp("render") / "archive.sqlite3"))
+    archive.ingest_paths([HTML_PARSE_API, WIKITEXT, HTML_KIWICOPPLE])
+    archive.resolve()
+    archive.relate()
+    store = archive.store
+    with store.transaction():
+        for day in store.days():
+            store.assign_event_slugs(day, urls.unique_slug, urls.slugify)
+        store.assign_story_slugs(urls.unique_slug)
+    _add_source_article(archive, JPOST)
+    pages = Pages(store, archive.settings)
+    (sohr,) = [a for a in archive.events() if a.event.text.startswith(SOHR)]
+    yield Built(archive, pages, every_page(archive, pages), sohr)
+    archive.close()
+
+
+def md(page: Page) -> str:
+    return markdown.render(page, SITE).decode("utf-8")
+
+
+def entity_link(title: str) -> str:
+    return f"[{title}](/entities/{urls.slugify(title)}.md)"
+
+
+# -- the event page ------------------------------------------------------------------------
+
+
+def test_event_page_follows_the_layout(built: Built):
+    page = built.pages.event(built.sohr.id)
+    lines = md(page).split("\n")
+    digest = hashlib.sha256(JPOST.encode()).hexdigest()[:16]
+    related_path = page.related[0].event.path
+    expected = [
+        "### [2016-01-19](/news/2016/01/19/index.md) · Armed conflicts and attacks",
+        "",
+        "##### [Syrian Civil War](/stories/syrian-civil-war.md)",
+        "",
+        f"# {built.sohr.event.text}",
+        "",
+        DESCRIPTION,  # entities decoded (and `&` before no entity left as it is)
+        "",
+        f"![Cover image]({IMAGE})",
+        "",
+        "### Sources",
+        "",
+        f"1. [Jerusalem Post]({JPOST}) · [archived text](/sources/{digest}.md)",
+        "",
+        "### Context",
+        "",
+        ", ".join(entity_link(t) for t in CONTEXT),
+        "",
+        "### Related",
+        "",
+        "1. [At least 75 Syrian Army soldiers and pro-Assad militiamen are killed following "
+        "a multi-front attack on the eastern Syrian city of Deir ez-Zor by Islamic State of "
+        "Iraq and the Levant forces. The Syrian Observatory for Human Rights reports ISIL "
+        "fighters had advanced into the northern tip of Deir ez-Zor city, and captured the "
+        "suburb of Al-Baghaliyeh. The pro-government Syrian Arab News Agency (SANA) reports "
+        "that government forces had repelled an attack on the city leaving dozens of "
+        f"militants dead.]({related_path}.md) 2016-01-16 _Context: {', '.join(CONTEXT)}_",
+    ]
+    assert lines[: len(expected)] == expected
+    assert related_path.startswith("/news/2016/01/16/at-least-75-syrian-army-soldiers")
+    related = lines[len(expected) - 1 : lines.index("", len(expected))]
+    assert [line.split(". ", 1)[0] for line in related] == [
+        str(n) for n in range(1, len(page.related) + 1)]
+    assert 1 < len(related) <= 10
+    assert "### Changes" not in lines  # never reworded
+    assert lines[-1] == ""  # one final newline
+    assert lines[-2].startswith("From Wikipedia's [Portal:Current events/2016 January 19]")
+
+
+def test_reworded_event_lists_its_changes(built: Built):
+    reworded = [p for p in built.every if isinstance(p, EventPage) and p.changes]
+    assert reworded
+    page = reworded[0]
+    lines = md(page).split("\n")
+    start = lines.index("### Changes")
+    items = lines[start + 2 : start + 2 + len(page.changes)]
+    first = markdown.utc(page.changes[0].at)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", first)
+    assert items[0] == f"1. {first}, first version: {markdown.escape(page.changes[0].text)}"
+    assert items[1].startswith(f"2. {markdown.utc(page.changes[1].at)}: ")
+    assert lines.index("### Context") < start
+
+
+def test_removed_and_moved_event_says_so(built: Built):
+    page = built.pages.event(built.sohr.id)
+    moved_to = page.related[0].event
+    gone = replace(page, removed_at="2016-01-20T09:41:00Z", moved_to=moved_to)
+    lines = md(gone).split("\n")
+    title = lines.index(f"# {built.sohr.event.text}")
+    assert lines[title + 2] == (f"_Removed from the portal on 2016-01-20 09:41 UTC; moved to "
+                                f"[{moved_to.title}]({moved_to.path}.md)._")
+    lines = md(replace(page, removed_at="2016-01-20T09:41:00Z")).split("\n")
+    assert lines[title + 2] == "_Removed from the portal on 2016-01-20 09:41 UTC._"
+
+
+def test_story_chain_and_empty_sections(built: Built):
+    page = built.pages.event(built.sohr.id)
+    bare = replace(page, stories=[Ref("Syrian Civil War", "/stories/syrian-civil-war"),
+                                  Ref("Deir ez-Zor offensive", "/stories/deir-ez-zor-offensive")],
+                   description=None, image=None, context=[], related=[], category=None)
+    text = md(bare)
+    assert text.startswith("### [2016-01-19](/news/2016/01/19/index.md)\n\n##### "
+                           "[Syrian Civil War](/stories/syrian-civil-war.md) › "
+                           "[Deir ez-Zor offensive](/stories/deir-ez-zor-offensive.md)\n\n# ")
+    for heading in ("### Context", "### Related", "### Changes", "Cover image"):
+        assert heading not in text
+    assert "\n\n\n" not in text
+
+
+# -- other page kinds ----------------------------------------------------------------------
+
+
+def test_day_page_groups_events_by_category_in_portal_order(built: Built):
+    day = date(2016, 1, 19)
+    page = next(p for p in built.every if p.kind == "day" and p.date == day)
+    text = md(page)
+    lines = text.split("\n")
+    assert lines[0] == "# Tuesday 19 January 2016"
+    assert lines[2] == ("← [2016-01-18](/news/2016/01/18/index.md) · "
+                        "[January 2016](/news/2016/01/index.md) · "
+                        "[2017-09-04](/news/2017/09/04/index.md) →")  # the next day archived
+    headings = [line[3:] for line in lines if line.startswith("## ")]
+    assert headings == [g.category for g in page.groups]
+    assert not set(headings) & set(lines)  # the category is not repeated under each event
+    events = [a for a in built.archive.store.events_of_day(day, include_removed=False)]
+    titles = [line for line in lines if line.startswith("### [")]
+    assert len(titles) == len(events)
+    assert titles[0].startswith(f"### [{markdown.escape(events[0].event.text)}](/news/2016/01/19/")
+    block = text.split(f"### [{built.sohr.event.text}]", 1)[1].split("\n### ", 1)[0]
+    assert "\n\n[Syrian Civil War](/stories/syrian-civil-war.md)\n\n" in block
+    assert block.rstrip().endswith(DESCRIPTION)  # a description replaces the context line
+    other = next(g.events[0] for g in page.groups if not g.events[0].description)
+    assert f"_Context: {markdown.refs(other.context)}_" in text
+
+
+def test_front_page_shows_the_newest_days(built: Built):
+    page = next(p for p in built.every if p.kind == "front")
+    text = md(page)
+    days = [line for line in text.split("\n") if line.startswith("## ")]
+    assert days == [f"## [{d.title}]({d.path}.md)" for d in page.days] and len(days) == 3
+    assert "[RSS](/feed.xml)" in text and "[About and API](/about.md)" in text
+
+
+def test_timeline_page(built: Built):
+    page = next(p for p in built.every if isinstance(p, TimelinePage)
+                and p.name == "Syrian Civil War" and p.timeline == "story")
+    text = md(page)
+    assert text.startswith("# Syrian Civil War\n\nStory: Syrian Civil War · 9 events · "
+                           "[Wikipedia article](https://en.wikipedia.org/wiki/Syrian_Civil_War)")
+    assert ("[RSS](/stories/syrian-civil-war/feed.xml) · "
+            "[Atom](/stories/syrian-civil-war/feed.atom)") in text
+    assert "```text\n2016-01-11 " in text  # the weekly chart
+    dated = re.findall(r"\n\[(\d{4}-\d\d-\d\d)\]\(/news/", text)
+    assert dated == sorted(dated, reverse=True) and len(dated) == len(page.events)
+    assert "### Found most often with" in text
+    first = page.cooccurring[0]
+    assert f"- [{first.entity.title}]({first.entity.path}.md) ({first.events})" in text
+
+
+def test_source_page_shows_an_excerpt_unless_full_text_is_published(built: Built):
+    page = next(p for p in built.every if isinstance(p, SourcePage))
+    text = md(page)
+    assert "- Author: Reuters" in text and "### Excerpt" in text
+    assert "### Full text" not in text
+    assert text.count("Scores killed") == 10 and "Deir ez-Zor. …" in text  # 80 words
+    assert "### Cited by\n\n1. [The Syrian Observatory" in text
+    full = md(replace(page, text="First paragraph.\n\nSecond *paragraph*."))
+    assert "### Full text\n\nFirst paragraph.\n\nSecond \\*paragraph\\*." in full
+    assert "### Excerpt" not in full
+
+
+def test_about_and_redirect_pages(built: Built):
+    about = md(next(p for p in built.every if isinstance(p, AboutPage)))
+    for needle in ("`.json`", "schema_version", "[RSS 2.0](/feed.xml)", "sitemap",
+                   "newscontext export events"):
+        assert needle in about
+    redirect = next(p for p in built.every if isinstance(p, RedirectPage))
+    assert md(redirect).split("\n")[2] == (f"This page has moved to "
+                                           f"[{redirect.target}.md]({redirect.target}.md).")
+
+
+# -- every page ----------------------------------------------------------------------------
+
+
+def test_fixture_build_has_every_kind(built: Built):
+    kinds = {p.kind for p in built.every}
+    assert kinds == {"about", "front", "day", "month", "event", "timeline", "source",
+                     "redirect"}
+
+
+def test_markdown_links_and_whitespace(built: Built):
+    prefixes = ("/news/", "/stories/", "/entities/", "/sources/", "/index.md", "/about.md",
+                "/feed.")
+    for page in built.every:
+        text = md(page)
+        assert text.endswith("\n") and not text.endswith("\n\n"), page.path
+        assert not re.search(r"[ \t]$", text, re.MULTILINE), page.path
+        for target in MD_LINK.findall(text):
+            if "://" in target:
+                assert target.startswith(("http://", "https://")), (page.path, target)
+                continue
+            assert target.startswith(prefixes), (page.path, target)
+            last = target.rsplit("/", 1)[-1]
+            assert target.endswith(".md") or last.startswith("feed."), (page.path, target)
+            assert "//" not in target
+
+
+def test_every_json_page_validates_against_the_schema(built: Built):
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    for page in built.every:
+        data = json.loads(json_render.render(page, SITE))
+        errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+        assert not errors, (page.path, [(list(e.absolute_path), e.message) for e in errors[:3]])
+
+
+def test_schema_rejects_a_wrong_page(built: Built):
+    validator = Draft202012Validator(json.loads(SCHEMA.read_text(encoding="utf-8")))
+    data = json.loads(json_render.render(built.pages.event(built.sohr.id), SITE))
+    assert validator.is_valid(data)
+    for broken in ({**data, "kind": "nonsense"}, {**data, "date": "19 January 2016"},
+                   {**data, "sources": [{"name": "BBC"}]}, {**data, "surprise": 1}):
+        assert not validator.is_valid(broken)
+
+
+def test_every_xml_page_parses(built: Built):
+    for page in built.every:
+        raw = xml_render.render(page, SITE)
+        assert raw.startswith(b"<?xml version='1.0' encoding='UTF-8'?>")
+        root = etree.fromstring(raw)
+        assert root.tag == "page" and root.get("kind") == page.kind
+        assert root.get("schema_version") == "1"
+        assert root.findtext("path") == page.path
+        found = {u.get("format"): u.text for u in root.find("urls")}
+        assert found == {f: f"{SITE.url}{page.path}.{f}" for f in urls.FORMATS}
+
+
+def test_xml_of_the_event_page(built: Built):
+    root = etree.fromstring(xml_render.render(built.pages.event(built.sohr.id), SITE))
+    assert [e.findtext("title") for e in root.find("context")] == CONTEXT
+    assert [e.tag for e in root.find("context")] == ["entity"] * 5
+    assert root.find("context/entity/url").text == (
+        f"{SITE.url}/entities/deir-ez-zor.xml")
+    assert root.findtext("sources/source/url") == JPOST
+    nil = root.find("moved_to")
+    assert nil.get(f"{{{xml_render.XSI}}}nil") == "true" and len(nil) == 0
+    first = root.find("related/item")
+    assert first.findtext("date") == "2016-01-16"
+    assert [e.findtext("title") for e in first.find("shared")] == CONTEXT
+
+
+def test_xml_drops_characters_xml_cannot_hold(built: Built):
+    page = replace(built.pages.event(built.sohr.id), title="bell\x07 and\x00 null\ufffe")
+    root = etree.fromstring(xml_render.render(page, SITE))
+    assert root.findtext("title") == "bell and null"
+
+
+def test_json_carries_absolute_urls(built: Built):
+    page = built.pages.event(built.sohr.id)
+    data = json.loads(json_render.render(page, SITE))
+    assert list(data)[:4] == ["schema_version", "kind", "urls", "site"]
+    assert data["urls"] == {f: f"{SITE.url}{page.path}.{f}" for f in urls.FORMATS}
+    assert data["site"] == {"name": "newscontext", "url": SITE.url}
+    assert "generated" not in json.dumps(data)
+    assert data["day"] == {"title": "2016-01-19", "path": "/news/2016/01/19/index",
+                           "url": f"{SITE.url}/news/2016/01/19/index.json"}
+    assert data["context"][0]["url"] == f"{SITE.url}/entities/deir-ez-zor.json"
+    assert data["related"][0]["event"]["url"] == f"{SITE.url}{page.related[0].event.path}.json"
+    assert data["sources"][0]["url"] == JPOST  # outside URLs stay as they are
+    assert data["portal"]["url"] == data["portal"]["path"]
+    timeline = next(p for p in built.every if isinstance(p, TimelinePage))
+    feeds = json.loads(json_render.render(timeline, SITE))["feeds"]
+    assert feeds[0]["url"] == f"{SITE.url}{timeline.feeds[0].path}"  # a feed keeps its name
+    redirect = next(p for p in built.every if isinstance(p, RedirectPage))
+    assert json.loads(json_render.render(redirect, SITE))["target_url"] == (
+        f"{SITE.url}{redirect.target}.json")
+
+
+def test_pages_render_to_the_same_bytes_every_time(built: Built):
+    later = SiteInfo(url=SITE.url, generated="2030-12-31T23:59:59Z")
+    for page in built.every[:: max(1, len(built.every) // 60)]:
+        for render in (markdown.render, json_render.render, xml_render.render):
+            assert render(page, SITE) == render(page, SITE) == render(page, later), page.path
+    again = Pages(built.archive.store, built.archive.settings).event(built.sohr.id)
+    for render in (markdown.render, json_render.render, xml_render.render):
+        assert render(again, SITE) == render(built.pages.event(built.sohr.id), SITE)
+
+
+# -- escaping ------------------------------------------------------------------------------
+
+NASTY = "Police say <script>alert(1)</script> was *stars* and [x](y) & _more_ `code` #tag"
+
+
+def _nasty_page() -> EventPage:
+    item = EventItem(id="x", path="/news/2016/01/19/police", date=date(2016, 1, 19),
+                     title=NASTY, category="Law & <crime>", stories=[], description=None,
+                     context=[Ref("*Bold* [entity]", "/entities/bold")], removed=False)
+    return EventPage(
+        path=item.path, title=NASTY, id="x", date=item.date,
+        day=Ref("2016-01-19", urls.day_path(item.date)), category="Law & <crime>",
+        stories=[Ref("Story <b>", "/stories/story")], text=NASTY,
+        description="1. <img src=x onerror=alert(1)> - also\n# not a heading",
+        image="http://example.com/a b.jpg",
+        sources=[SourceItem("[Evil](javascript:alert(1))", "javascript:alert(1)", None),
+                 SourceItem("BBC", "https://www.bbc.com/news/a_(b)", None)],
+        context=item.context,
+        related=[],
+    )
+
+
+def test_markdown_escapes_text_from_the_portal():
+    text = md(_nasty_page())
+    assert "<" not in text
+    title = next(line for line in text.split("\n") if line.startswith("# "))
+    assert title == ("# Police say &lt;script>alert(1)&lt;/script> was \\*stars\\* and "
+                     "\\[x\\](y) & \\_more\\_ \\`code\\` \\#tag")
+    assert "1\\. &lt;img src=x onerror=alert(1)> - also \\# not a heading" in text
+    assert "[\\*Bold\\* \\[entity\\]](/entities/bold.md)" in text
+    assert "1. \\[Evil\\](javascript:alert(1))\n" in text  # no link to javascript:
+    assert "[BBC](https://www.bbc.com/news/a_(b))" in text
+    assert "![Cover image](http://example.com/a%20b.jpg)" in text
+
+
+def test_escaped_markdown_renders_to_the_same_text():
+    """Through a CommonMark renderer with raw HTML allowed: no tag, no emphasis, no link
+    that the text did not ask for, and the words read as they were written."""
+    html = MarkdownIt("commonmark").render(md(_nasty_page()))
+    for tag in ("<script", "<em>", "<strong>", "<code>", "<b>"):
+        assert tag not in html
+    assert re.findall(r"<img[^>]*>", html) == [
+        '<img src="http://example.com/a%20b.jpg" alt="Cover image" />']
+    assert re.findall(r'href="([^"]+)"', html) == [
+        "/news/2016/01/19/index.md", "/stories/story.md", "https://www.bbc.com/news/a_(b)",
+        "/entities/bold.md"]
+    assert ("Police say &lt;script&gt;alert(1)&lt;/script&gt; was *stars* and [x](y) &amp; "
+            "_more_ `code` #tag") in html
+    assert "<h1>" in html and html.count("<h1>") == 1

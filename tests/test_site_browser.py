@@ -1,0 +1,454 @@
+"""The HTML site in a real browser: Debian's Chromium driven by Playwright, over a local
+HTTP server, on pages built from the real fixture days.
+
+Checks that pages load without console errors, failed or outside requests; that their links
+resolve; landmarks, headings, alt texts, the chart's accessible name, contrast, the skip
+link and focus; that text never becomes markup; and saves screenshots for a human to look at
+(`tests/screenshots/`, not committed).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from conftest import HTML_KIWICOPPLE, HTML_PARSE_API, WIKITEXT
+
+from newscontext import Archive, Settings
+from newscontext.site import urls
+from newscontext.site.pages import (
+    Change,
+    EventPage,
+    Pages,
+    RedirectPage,
+    Ref,
+    SourceItem,
+    SourcePage,
+    TimelinePage,
+)
+from newscontext.site.render import SiteInfo
+from newscontext.site.render import html as html_render
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+SOHR = "The Syrian Observatory for Human Rights claims that scores of Syrian Army troops"
+ENTITY = "Islamic State of Iraq and the Levant"
+SITE = SiteInfo(url="https://news.example.org", generated="2026-01-01T00:00:00Z")
+SCRIPT = '<script>window.pwned = 1</script>'
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+# Files other build steps make (search, feeds, sitemap) and the other formats of each page:
+# the HTML build below does not write them, so their links are not followed here.
+NOT_HTML = (".md", ".json", ".xml", ".atom")
+ELSEWHERE = {urls.SEARCH + ".html", "/sitemap.xml"}
+COVER = ('<svg xmlns="http://www.w3.org/2000/svg" width="1200" height="630" '
+         'viewBox="0 0 1200 630"><rect width="1200" height="630" fill="#7a8fa6"/>'
+         '<circle cx="900" cy="200" r="110" fill="#e8c547"/></svg>')
+
+
+# -- what needs no browser ------------------------------------------------------------------
+
+
+def test_same_page_same_bytes_whatever_the_build_time(site: Served):
+    later = SiteInfo(url=SITE.url, generated="2031-06-30T12:00:00Z")
+    for page in (site.pages.event(site.sohr), site.pages.timeline("entity", ENTITY),
+                 site.pages.about()):
+        assert html_render.render(page, SITE) == html_render.render(page, later)
+        assert b"2026-01-01T00:00:00Z" not in html_render.render(page, SITE)
+
+
+def test_markup_in_text_is_escaped_everywhere(site: Served):
+    html = html_render.render(_script_page(site.pages.event(site.sohr)), SITE).decode()
+    assert "<script" not in html
+    assert 'content="Officials say &lt;script&gt;window.pwned = 1&lt;/script&gt;' in html
+
+
+def test_chart_has_at_most_120_bars():
+    weekly = [(n * 7) % 5 for n in range(520)]  # ten years of weeks
+    page = TimelinePage(path="/entities/x", title="X", timeline="entity", name="X",
+                        total=sum(weekly), first_week=date(2016, 1, 4), weekly=weekly)
+    chart = html_render.chart(page)
+    assert chart is not None and chart.weeks_per_bar == 5
+    assert len(chart.bars) <= 120 and chart.peak == max(
+        sum(weekly[i : i + 5]) for i in range(0, 520, 5))
+    assert chart.last == date(2016, 1, 4) + timedelta(weeks=520, days=-1)
+    assert all(bar.x >= 0 and bar.x + bar.width <= chart.width for bar in chart.bars)
+    html = html_render.render(page, SITE).decode()
+    assert html.count("<rect ") == len(chart.bars) and 'role="img"' in html
+
+
+# -- the site, served -----------------------------------------------------------------------
+
+
+@dataclass
+class Served:
+    root: Path
+    base: str
+    pages: Pages
+    sohr: str  # the seed event's id
+    paths: dict[str, str]  # name -> site path (without extension)
+
+    def url(self, name: str) -> str:
+        return self.base + html_render.link(self.paths[name])
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Served:
+    """The fixture days built as HTML (by the real builder), plus a few hand-made pages for
+    what the fixtures lack, served on 127.0.0.1."""
+    from newscontext.site.build import build
+
+    work = tmp_path_factory.mktemp("site")
+    archive = Archive(Settings(db=work / "archive.sqlite3", site_url=SITE.url))
+    archive.ingest_paths([HTML_PARSE_API, WIKITEXT, HTML_KIWICOPPLE])
+    archive.resolve()
+    archive.relate()
+    root = work / "public"
+    build(archive.store, archive.settings, root, formats=("html",))
+    pages = Pages(archive.store, archive.settings)
+    (sohr,) = [a.id for a in archive.events() if a.event.text.startswith(SOHR)]
+    seed = pages.event(sohr)
+    paths = {"front": urls.FRONT, "about": urls.ABOUT, "day": seed.day.path, "event": seed.path,
+             "entity": pages.timeline("entity", ENTITY).path}
+    for name, page in _hand_made(seed).items():
+        paths[name] = page.path
+        target = root / urls.file_for(page.path, "html")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(html_render.render(page, SITE))
+    (root / "static" / "test-cover.svg").write_text(COVER)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield Served(root, f"http://127.0.0.1:{server.server_address[1]}", pages, sohr, paths)
+    server.shutdown()
+    server.server_close()
+    archive.close()
+
+
+def _script_page(seed: EventPage) -> EventPage:
+    text = f'Officials say {SCRIPT} & "quotes" <b>bold</b> <img src=x onerror=alert(1)>'
+    return replace(seed, path=seed.day.path.replace("/index", "/script-test"), title=text,
+                   text=text, description=f"{SCRIPT} in a description")
+
+
+def _hand_made(seed: EventPage) -> dict[str, Any]:
+    """Pages for what the fixture days lack: markup in a sentence, an event with everything
+    (picture, description, archived source, changes, removal), a source, a redirect."""
+    day = seed.day.path.rsplit("/", 1)[0]
+    source = SourcePage(
+        path=urls.source_path("0f1e2d3c4b5a6978"), title="Fighting between Syrian army and "
+        "Islamic State kills scores", hash="0f1e2d3c4b5a6978", url=seed.sources[0].url,
+        final_url=seed.sources[0].url + "?page=1", outlet="Jerusalem Post",
+        fetch_status="ok", fetched_at="2026-03-01T10:00:00Z", og_title="Fighting kills scores",
+        og_description="Dozens killed near Deir ez-Zor, the monitor says.",
+        og_site_name="The Jerusalem Post | JPost.com", article_title="Fighting between "
+        "Syrian army and Islamic State kills scores", subtitle="Monitor says the fiercest "
+        "battles were near Deir ez-Zor", author="Reuters", published="2016-01-19T12:00:00Z",
+        article_status="complete",
+        excerpt=" ".join(["Scores of Syrian army troops have been killed."] * 8) + " …",
+        cited_by=[Ref(seed.title, seed.path)],
+    )
+    full = replace(
+        seed, path=f"{day}/example-full-event",
+        description="Dozens of soldiers were killed in three days of fighting around the "
+                    "besieged city, a monitoring group said on Tuesday.",
+        image="/static/test-cover.svg",
+        sources=[SourceItem(s.name, s.url, Ref("archived text", source.path))
+                 for s in seed.sources] + [SourceItem("BBC", "https://www.bbc.com/news/x", None)],
+        stories=[Ref("Syrian Civil War", "/stories/syrian-civil-war"),
+                 Ref("Deir ez-Zor offensive", urls.wikipedia_url("Deir ez-Zor offensive"))],
+        changes=[Change("2016-01-19T14:02:00Z", 700000001, seed.text.replace("scores", "dozens")),
+                 Change("2016-01-20T09:41:00Z", 700000002, seed.text)],
+        removed_at="2016-01-22T08:00:00Z", moved_to=Ref(seed.title, seed.path),
+    )
+    redirect = RedirectPage(path=f"{day}/an-old-wording", title="Moved", target=seed.path)
+    return {"script": _script_page(seed), "full": full, "source": source, "redirect": redirect}
+
+
+# -- the browser ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.exists():
+        pytest.skip("needs Debian's chromium (apt-get install chromium chromium-driver)")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@dataclass
+class Visit:
+    page: Any
+    problems: list[str]
+    outside: list[str]
+
+
+def visit(browser, site: Served, url: str, viewport: dict[str, int] = DESKTOP,
+          **options: Any) -> Visit:
+    """Open a page in a fresh context, recording console errors, failed requests and any
+    request outside the local server (those are refused)."""
+    context = browser.new_context(viewport=viewport, **options)
+    page = context.new_page()
+    problems: list[str] = []
+    outside: list[str] = []
+
+    def route(request_route) -> None:
+        if request_route.request.url.startswith(site.base + "/"):
+            request_route.continue_()
+        else:
+            outside.append(request_route.request.url)
+            request_route.abort()
+
+    context.route("**/*", route)
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
+            if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("requestfailed", lambda r: problems.append(f"failed: {r.url} {r.failure}")
+            if r.url not in outside else None)
+    page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}")
+            if r.status >= 400 else None)
+    response = page.goto(url, wait_until="load")
+    assert response is not None and response.status == 200, url
+    return Visit(page, problems, outside)
+
+
+def close(result: Visit) -> None:
+    result.page.context.close()
+
+
+_checked: dict[str, int] = {}
+
+
+def status(url: str) -> int:
+    if url not in _checked:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                _checked[url] = answer.status
+        except urllib.error.HTTPError as error:
+            _checked[url] = error.code
+    return _checked[url]
+
+
+CHECKED = ["front", "day", "event", "entity"]
+EVERY = [*CHECKED, "about", "full", "source", "script"]
+
+
+@pytest.mark.parametrize("name", EVERY)
+def test_page_loads_cleanly_with_landmarks_headings_and_alt(browser, site: Served, name: str):
+    result = visit(browser, site, site.url(name))
+    page = result.page
+    assert result.problems == [] and result.outside == []
+    assert page.get_attribute("html", "lang") == "en"
+    for role in ("banner", "navigation", "main", "contentinfo"):
+        assert page.get_by_role(role).count() >= 1, role
+    levels = [int(tag[1]) for tag in page.eval_on_selector_all(
+        "h1, h2, h3, h4, h5, h6", "els => els.map(e => e.tagName)")]
+    assert levels[0] == 1 and levels.count(1) == 1
+    assert all(b - a <= 1 for a, b in pairwise(levels)), levels
+    assert page.eval_on_selector_all("img", "els => els.filter(e => !e.alt).length") == 0
+    assert page.evaluate("document.scripts.length") == 0  # no JavaScript at all
+    assert page.title() and page.get_attribute('meta[name="description"]', "content")
+    for kind in ("application/json", "application/xml", "text/markdown"):
+        assert page.locator(f'link[rel="alternate"][type="{kind}"]').count() == 1
+    # Readable at 360 pixels: nothing wider than the screen.
+    page.set_viewport_size({"width": 360, "height": 740})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    close(result)
+
+
+@pytest.mark.parametrize("name", CHECKED)
+def test_internal_links_resolve(browser, site: Served, name: str):
+    result = visit(browser, site, site.url(name))
+    links = result.page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
+    close(result)
+    inside = sorted({link.split("#")[0] for link in links if link.startswith(site.base + "/")})
+    followed = [link for link in inside if not link.endswith(NOT_HTML)
+                and urlsplit(link).path not in ELSEWHERE]
+    assert len(followed) > 5
+    broken = [link for link in followed if status(link) != 200]
+    assert broken == []
+
+
+def test_seed_event_page_in_the_seeds_order(browser, site: Served):
+    result = visit(browser, site, site.url("event"))
+    main = result.page.locator("main")
+    assert main.locator(".meta a").get_attribute("href") == "/news/2016/01/19/index.html"
+    assert "Armed conflicts and attacks" in main.locator(".meta").inner_text()
+    assert main.locator(".stories a").inner_text() == "Syrian Civil War"
+    assert main.locator("h1").inner_text().startswith(SOHR)
+    assert main.locator("h2").all_inner_texts() == ["Sources", "Context", "Related"]
+    source = main.locator("ol.sources a").first
+    assert source.inner_text() == "Jerusalem Post"
+    assert source.get_attribute("rel") == "noopener nofollow"
+    context = main.locator("p.context a").all_inner_texts()
+    assert context[:2] == ["Deir ez-Zor", ENTITY]
+    assert main.locator("ol.related > li").count() == 10
+    assert "Context: Deir ez-Zor" in main.locator("ol.related > li").first.inner_text()
+    portal = result.page.locator("footer a", has_text="Portal:Current events/2016 January 19")
+    assert portal.get_attribute("href").endswith("Portal:Current_events/2016_January_19")
+    close(result)
+
+
+def test_event_with_everything(browser, site: Served):
+    result = visit(browser, site, site.url("full"))
+    main = result.page.locator("main")
+    assert main.locator("h2").all_inner_texts() == ["Sources", "Context", "Changes", "Related"]
+    image = main.locator("figure.cover img")
+    assert image.get_attribute("loading") == "lazy" and image.get_attribute("alt")
+    assert image.evaluate("img => img.complete && img.naturalWidth > 0")
+    assert main.locator("ol.sources > li").count() == 2  # the picture is not a source
+    assert "archived text" in main.locator("ol.sources > li").first.inner_text()
+    changes = main.locator("ol.changes > li").all_inner_texts()
+    assert changes[0].startswith("2016-01-19 14:02 UTC, first version: ")
+    notice = main.locator(".notice").inner_text()
+    assert "dropped this event on 2016-01-22 08:00 UTC" in notice and "moved" in notice
+    assert main.locator(".stories a").all_inner_texts() == ["Syrian Civil War",
+                                                            "Deir ez-Zor offensive"]
+    close(result)
+
+
+def test_script_in_a_sentence_is_text(browser, site: Served):
+    result = visit(browser, site, site.url("script"))
+    page = result.page
+    assert page.evaluate("typeof window.pwned") == "undefined"
+    assert page.evaluate("document.scripts.length") == 0
+    assert page.locator("main img").count() == 0
+    assert SCRIPT in page.locator("h1").inner_text()
+    assert page.locator("p.description").inner_text() == f"{SCRIPT} in a description"
+    assert page.get_attribute('meta[property="og:description"]', "content").startswith(SCRIPT)
+    assert page.get_attribute('meta[property="og:title"]', "content").startswith(
+        f"Officials say {SCRIPT}")
+    close(result)
+
+
+def test_entity_chart_and_feeds(browser, site: Served):
+    result = visit(browser, site, site.url("entity"))
+    page = result.page
+    chart = page.get_by_role("img", name=re.compile(f"^Events per .* about {ENTITY}, "))
+    assert chart.count() == 1 and chart.is_visible()
+    assert chart.evaluate("svg => svg.tagName") == "svg"
+    assert chart.locator("title").first.text_content().startswith("Events per")
+    assert chart.locator("desc").text_content()
+    assert 0 < chart.locator("rect").count() <= 120
+    for kind in ("application/rss+xml", "application/atom+xml"):
+        feed = page.locator(f'head link[rel="alternate"][type="{kind}"][href^="/entities/"]')
+        assert feed.count() == 1
+    assert page.locator("main a", has_text="on Wikipedia").count() == 1
+    assert page.locator("ul.counts li").count() > 0
+    close(result)
+
+
+def test_redirect_page_sends_readers_on(browser, site: Served):
+    result = visit(browser, site, site.url("redirect"))
+    page = result.page
+    page.wait_for_url(site.url("event"), timeout=5000)
+    assert page.locator("h1").inner_text().startswith(SOHR)
+    close(result)
+    html = (site.root / urls.file_for(site.paths["redirect"], "html")).read_text()
+    target = html_render.link(site.paths["event"])
+    assert f'<meta http-equiv="refresh" content="0; url={target}">' in html
+    assert f'<link rel="canonical" href="{SITE.url}{target}">' in html
+    assert f'<a href="{target}">' in html
+
+
+def test_readable_without_javascript(browser, site: Served):
+    result = visit(browser, site, site.url("event"), java_script_enabled=False)
+    page = result.page
+    assert page.locator("h1").is_visible() and page.locator("ol.sources").is_visible()
+    close(result)
+
+
+def _contrast(rgb1: list[float], rgb2: list[float]) -> float:
+    def luminance(rgb: list[float]) -> float:
+        parts = [c / 255 for c in rgb]
+        lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in parts]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    high, low = sorted((luminance(rgb1), luminance(rgb2)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+COLOURS = """els => els.map(el => {
+  const rgb = s => s.match(/[\\d.]+/g).slice(0, 4).map(Number);
+  let back = el;
+  while (back && rgb(getComputedStyle(back).backgroundColor)[3] === 0) back = back.parentElement;
+  const bg = back ? getComputedStyle(back).backgroundColor : "rgb(255, 255, 255)";
+  return [el.tagName + "." + el.className, rgb(getComputedStyle(el).color), rgb(bg)];
+})"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_text_contrast_at_least_4_5(browser, site: Served, scheme: str):
+    for name in ("full", "entity"):
+        result = visit(browser, site, site.url(name), color_scheme=scheme)
+        found = result.page.eval_on_selector_all(
+            "body, a, p, li, time, span, dt, dd, figcaption, h1, h2, h3", COLOURS)
+        close(result)
+        low = {(what, round(_contrast(fg[:3], bg[:3]), 2)) for what, fg, bg in found
+               if _contrast(fg[:3], bg[:3]) < 4.5}
+        assert low == set(), (name, scheme)
+
+
+def test_skip_link_comes_first_and_focus_shows(browser, site: Served):
+    result = visit(browser, site, site.url("event"))
+    page = result.page
+    page.keyboard.press("Tab")
+    focused = page.evaluate("""() => { const el = document.activeElement;
+        const box = el.getBoundingClientRect();
+        return [el.className, el.getAttribute('href'), getComputedStyle(el).outlineStyle,
+                box.top >= 0 && box.bottom <= innerHeight]; }""")
+    assert focused == ["skip", "#main", "solid", True]
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")  # the next stop is inside main: the event's date
+    assert page.evaluate("document.activeElement.closest('main') !== null")
+    close(result)
+
+
+SHOTS = {
+    "front": [("phone", PHONE, "light"), ("desktop", DESKTOP, "light")],
+    "event": [("phone", PHONE, "light"), ("desktop", DESKTOP, "light"),
+              ("phone-dark", PHONE, "dark")],
+    "full": [("phone", PHONE, "light")],
+    "entity": [("desktop", DESKTOP, "dark")],
+}
+
+
+@pytest.mark.parametrize("name", SHOTS)
+def test_screenshots(browser, site: Served, name: str):
+    """For people to look at; checks only that each was taken."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    for label, viewport, scheme in SHOTS[name]:
+        result = visit(browser, site, site.url(name), viewport, color_scheme=scheme)
+        target = SCREENSHOTS / f"{name}-{label}.png"
+        result.page.screenshot(path=str(target), full_page=name != "front")
+        close(result)
+        assert target.stat().st_size > 1000
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fresh_screenshots():
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+    yield

@@ -256,6 +256,8 @@ def test_edit_updates_only_the_feeds_it_reaches(site: Site, edited):
     # The root feeds plus those of the event's story and entities, not every timeline.
     assert 2 < report.extras["feeds"] < 40
     assert report.extras["search_index"] > 0  # its page changed: indexed again
+    fragments = list((site.out / "pagefind" / "fragment").iterdir())
+    assert len(fragments) == report.extras["search_index"]  # the old bundle's files removed
     now = snapshot(site.out)
     changed = {name for name in now if name in site.before and now[name] != site.before[name]}
     slug = site.archive.store.entity_slugs()["Jihadi John"]

@@ -372,10 +372,21 @@ def _related_json_part(rows: tuple[int, int]) -> list[tuple[str, str]]:
     return _related_json_rows(ctx, method, k, rows)
 
 
+CHUNK = 16_384  # events ranked and encoded at a time: bounds the memory of one pass
+
+
 def _related_json_rows(ctx: Contexts, method: Method, k: int, rows: tuple[int, int]
                        ) -> list[tuple[str, str]]:
-    ranked = rank(ctx, method, k, rows=rows)
     context = ctx.context
+    out: list[tuple[str, str]] = []
+    for start in range(rows[0], rows[1], CHUNK):
+        out += _related_json_chunk(ctx, context, method, k, (start, min(start + CHUNK, rows[1])))
+    return out
+
+
+def _related_json_chunk(ctx: Contexts, context: sp.csr_matrix, method: Method, k: int,
+                        rows: tuple[int, int]) -> list[tuple[str, str]]:
+    ranked = rank(ctx, method, k, rows=rows)
     shared = context[ranked.rows].multiply(context[ranked.cols]).tocsr()
     shared.sort_indices()
     titles = ctx.titles

@@ -621,7 +621,7 @@ class Store(ArticlesStore):
             "SELECT slug, event_id FROM event_slugs WHERE date = ?", (iso,))}
         current = {row[0]: row[1] for row in self.conn.execute(
             "SELECT event_id, slug FROM event_slugs WHERE date = ? AND current = 1", (iso,))}
-        taken = set(used)
+        taken = set(used) | {"index"}  # the day page's own name
         changed: set[str] = set()
         for event_id, text in self.conn.execute(
             "SELECT id, text FROM events WHERE date = ? ORDER BY position, id", (iso,)

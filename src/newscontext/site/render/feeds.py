@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 from feedgen.feed import FeedGenerator
 
 from ... import __version__
+from ...model import Source
 from ...settings import Settings
 from ...store import Store
 from .. import urls
@@ -133,7 +134,7 @@ class FeedMaker:
         ), None
 
     def _content(self, text: str, category: str | None, stories: list[str],
-                 sources: Iterable, link: str) -> str:
+                 sources: Iterable[Source], link: str) -> str:
         esc = html.escape
         parts = [f"<p>{esc(text)}</p>"]
         chain = []

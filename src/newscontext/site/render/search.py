@@ -173,7 +173,7 @@ def _marks_body(outdir: Path) -> bool:
 def run_pagefind(outdir: Path, bundle: Path) -> None:
     """Index `outdir`'s pages into `bundle` (a fresh folder)."""
     command = [sys.executable, "-m", "pagefind_bin", "--site", str(outdir),
-               "--output-path", str(bundle), "--glob", GLOB, "--silent"]
+               "--output-path", str(bundle), "--glob", GLOB]  # no --silent: Pagefind 1.3+
     if not _marks_body(outdir):
         command += ["--root-selector", FALLBACK_ROOT]
     try:

@@ -1,8 +1,9 @@
 """Static build at archive scale: pages per second, total time, memory, incremental time.
 
 On a synthetic archive of about 9,000 days and 150,000 events made from the real fixture
-events (see synthetic.py): a full build of every page in every format, then a build with
-nothing changed, then one after one day changed (one event reworded by a new revision).
+events (see synthetic.py): a full build of every page in every format with feeds, sitemap
+and redirect map, then a build with nothing changed, then one after one day changed (one
+event reworded). The search index (Pagefind) is timed apart, with --search.
 
     python benchmarks/build.py                 # 150,000 events
     python benchmarks/build.py --events 20000 --workers 1
@@ -19,7 +20,6 @@ from pathlib import Path
 from synthetic import make_archive
 
 from newscontext import Archive, Settings
-from newscontext.site.build import build
 
 
 def peak_mb() -> float:
@@ -32,6 +32,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=150_000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--search", action="store_true", help="also time the search index")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(db=Path(tmp) / "synthetic.sqlite3", workers=args.workers)
@@ -43,9 +44,8 @@ def main() -> None:
                   f"in {time.perf_counter() - started:.0f} s")
             out = Path(tmp) / "site"
             rows = []
-            report = build(archive.store, settings, out)
-            rows.append(("full build", report))
-            rows.append(("again, nothing changed", build(archive.store, settings, out)))
+            rows.append(("full build", archive.build(out, search=False)))
+            rows.append(("again, nothing changed", archive.build(out, search=False)))
             first_day = archive.store.conn.execute("SELECT MIN(date) FROM events").fetchone()[0]
             with archive.store.transaction():
                 change = archive.store.next_change()
@@ -53,8 +53,10 @@ def main() -> None:
                     "UPDATE events SET text = text || ' (updated)', change_seq = ? "
                     "WHERE id = (SELECT id FROM events WHERE date = ? ORDER BY position "
                     "LIMIT 1)", (change, first_day))
-            rows.append((f"after one day ({first_day}) changed", build(archive.store, settings,
-                                                                       out)))
+            rows.append((f"after one day ({first_day}) changed",
+                         archive.build(out, search=False)))
+            if args.search:
+                rows.append(("search index (Pagefind), full", archive.build(out, full=False)))
             files = sum(1 for p in out.rglob("*") if p.is_file())
         print(f"{'build':32} {'pages':>8} {'written':>9} {'unchanged':>10} {'seconds':>8} "
               f"{'pages/s':>8}")

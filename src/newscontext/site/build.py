@@ -231,7 +231,7 @@ class Plan:
     def _timeline_pages(self, kind: str, name: str, events: set[str]) -> Iterator[Job]:
         """The main page, and the numbered pages from the first changed event on (numbered
         pages count from the oldest, so earlier ones cannot have changed)."""
-        rows = (self.store.events_with_story(name) if kind == "story"
+        rows = (self.pages.story_events(name) if kind == "story"
                 else self.store.events_with_entity(name))
         oldest_first = [row[0] for row in reversed(rows)]
         yield (kind, name, None)

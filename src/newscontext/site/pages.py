@@ -221,6 +221,8 @@ def _plain(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, list | tuple):
+        if value and isinstance(value[0], int):
+            return list(value)  # counts (weekly): plain already
         return [_plain(item) for item in value]
     if isinstance(value, dict):
         return {key: _plain(item) for key, item in value.items()}
@@ -250,6 +252,13 @@ class Pages:
         # An event is listed on its day and on every story and entity page it belongs to:
         # made once per build.
         self._items: dict[str, EventItem] = {}
+        self._stories: dict[str, list[tuple[str, str, int]]] | None = None
+
+    def story_events(self, name: str) -> list[tuple[str, str, int]]:
+        """A story's events, newest first (all stories read in one pass, once per build)."""
+        if self._stories is None:
+            self._stories = self.store.story_members()
+        return self._stories.get(name, [])
 
     # -- references --------------------------------------------------------------------
 
@@ -399,7 +408,7 @@ class Pages:
         """A story's or entity's events: the newest PAGE_SIZE on the main page (page None),
         and numbered pages of PAGE_SIZE from the oldest, so old pages never shift."""
         if timeline == "story":
-            rows = self.store.events_with_story(name)
+            rows = self.story_events(name)
             base = urls.story_path(self.story_slug[name])
             path_of = lambda n: urls.story_path(self.story_slug[name], n)  # noqa: E731
             wikipedia = self._story_article(rows, name)
@@ -438,7 +447,7 @@ class Pages:
 
     def timeline_pages(self, timeline: str, name: str) -> list[int | None]:
         """Which pages a timeline has: the main page and, past one page, numbered ones."""
-        rows = (self.store.events_with_story(name) if timeline == "story"
+        rows = (self.story_events(name) if timeline == "story"
                 else self.store.events_with_entity(name))
         count = -(-len(rows) // PAGE_SIZE)
         return [None] + (list(range(1, count + 1)) if count > 1 else [])

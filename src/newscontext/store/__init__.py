@@ -665,13 +665,25 @@ class Store(ArticlesStore):
         self.conn.executemany("INSERT INTO stories (title, slug) VALUES (?, ?)", rows)
         return len(rows)
 
-    def events_with_story(self, title: str) -> list[tuple[str, str]]:
-        """(id, date) of the events under a story heading (removed ones too: their pages
-        stay), newest first."""
-        return [tuple(row) for row in self.conn.execute(
-            "SELECT DISTINCT e.id, e.date, e.position FROM events e, json_each(e.stories) s "
-            "WHERE json_extract(s.value, '$.text') = ? "
-            "ORDER BY e.date DESC, e.position DESC, e.id DESC", (title,))]
+    def events_with_story(self, title: str) -> list[tuple[str, str, int]]:
+        """(id, date, position) of the events under a story heading (removed ones too:
+        their pages stay), newest first."""
+        return self.story_members([title]).get(title, [])
+
+    def story_members(self, titles: Iterable[str] | None = None
+                      ) -> dict[str, list[tuple[str, str, int]]]:
+        """Story heading -> its events (as events_with_story), for many stories in one
+        pass over the events (a query per story would read every event each time)."""
+        wanted = None if titles is None else set(titles)
+        members: dict[str, list[tuple[str, str, int]]] = {}
+        for story, event_id, day, position in self.conn.execute(
+            "SELECT DISTINCT json_extract(s.value, '$.text'), e.id, e.date, e.position "
+            "FROM events e, json_each(e.stories) s "
+            "ORDER BY e.date DESC, e.position DESC, e.id DESC"
+        ):
+            if wanted is None or story in wanted:
+                members.setdefault(story, []).append((event_id, day, position))
+        return members
 
     def events_with_entity(self, title: str) -> list[tuple[str, str]]:
         """(id, date) of the events whose context holds an entity (removed ones too),
@@ -740,14 +752,11 @@ class Store(ArticlesStore):
 
     def cooccurring(self, event_ids: list[str], exclude: str, limit: int) -> list[tuple[str, int]]:
         """The entities most often found with these events (besides `exclude`)."""
-        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS chosen (id TEXT PRIMARY KEY)")
-        self.conn.execute("DELETE FROM temp.chosen")
-        self.conn.executemany("INSERT OR IGNORE INTO temp.chosen VALUES (?)",
-                              [(i,) for i in event_ids])
         rows = self.conn.execute(
             "SELECT x.entity, COUNT(DISTINCT x.event_id) AS n FROM event_entities x "
-            "JOIN temp.chosen c ON c.id = x.event_id WHERE x.entity != ? "
-            "GROUP BY x.entity ORDER BY n DESC, x.entity LIMIT ?", (exclude, limit)).fetchall()
+            "WHERE x.event_id IN (SELECT value FROM json_each(?)) AND x.entity != ? "
+            "GROUP BY x.entity ORDER BY n DESC, x.entity LIMIT ?",
+            (json.dumps(event_ids), exclude, limit)).fetchall()
         return [(row[0], row[1]) for row in rows]
 
     def entity_slugs(self) -> dict[str, str]:

@@ -101,6 +101,7 @@ class FeedMaker:
         self.base = settings.site_url.rstrip("/")
         self.event_where = store.event_slugs()
         self.story_slug = store.story_slugs()
+        self._stories: dict[str, list[tuple[str, str, int]]] | None = None
         self.entity_slug = store.entity_slugs()
         self.entry = lru_cache(maxsize=CACHE)(self._entry)
 
@@ -189,7 +190,9 @@ class FeedMaker:
         """The feeds of one story or entity (none when it has no page)."""
         if kind == "story":
             slug = self.story_slug.get(name)
-            rows = self.store.events_with_story(name) if slug else []
+            if slug and self._stories is None:
+                self._stories = self.store.story_members()  # one pass for every story
+            rows = (self._stories or {}).get(name, []) if slug else []
             path = urls.story_path(slug) if slug else ""
             description = f"The newest events of the story {name}, from Wikipedia's " \
                           "Current events portal, as archived by newscontext."

@@ -36,6 +36,8 @@ def _linked(value: Any, site: SiteInfo, fmt: str) -> Any:
                 out["url"] = absolute_url(site, item, fmt)
         return out
     if isinstance(value, list):
+        if value and not isinstance(value[0], dict | list):
+            return value  # numbers or strings (weekly counts, formats): nothing to link
         return [_linked(item, site, fmt) for item in value]
     return value
 

@@ -13,7 +13,6 @@ Mapping (documented in docs/schema.md):
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -45,6 +44,8 @@ ITEM_NAMES = {
     "formats": "format",
 }
 
+NUMBER_LISTS = frozenset({"weekly"})  # long lists of integers, written space-separated
+
 _INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
@@ -58,13 +59,17 @@ def _fill(element: etree._Element, value: Any, name: str) -> None:
         element.set(NIL, "true")
     elif isinstance(value, bool):
         element.text = "true" if value else "false"
-    elif isinstance(value, int | float):
-        element.text = json.dumps(value)
+    elif isinstance(value, int):
+        element.text = str(value)
+    elif isinstance(value, float):
+        element.text = repr(value)
     elif isinstance(value, str):
-        element.text = clean(value)
+        element.text = clean(value) if _INVALID.search(value) else value
     elif isinstance(value, dict):
         for key, item in value.items():
             _fill(etree.SubElement(element, key), item, key)
+    elif isinstance(value, list) and name in NUMBER_LISTS:
+        element.text = " ".join(map(str, value))  # an XML Schema list: one element, not many
     elif isinstance(value, list):
         child = ITEM_NAMES.get(name, "item")
         for item in value:

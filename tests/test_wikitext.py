@@ -26,13 +26,7 @@ DAY_FILES = sorted(DAYS.glob("*.wiki"))
 
 def contract(event: Event) -> dict:
     """An event as `newscontext export events` prints it, minus id/date/removed."""
-    return {
-        "category": event.category,
-        "stories": [story.text for story in event.stories],
-        "text": event.text,
-        "links": [{"target": link.target, "label": link.label} for link in event.links],
-        "sources": [{"url": source.url, "name": source.name} for source in event.sources],
-    }
+    return event.to_data()
 
 
 def parse_day_file(path: Path) -> ParsedDay:

@@ -42,6 +42,16 @@ class Event:
     sources: list[Source] = field(default_factory=list)
     line: int = 0  # line of the day page it came from (1-based), for messages
 
+    def to_data(self) -> dict:
+        """What the portal says of the event, as `export events` prints it."""
+        return {
+            "category": self.category,
+            "stories": [story.text for story in self.stories],
+            "text": self.text,
+            "links": [{"target": link.target, "label": link.label} for link in self.links],
+            "sources": [{"url": source.url, "name": source.name} for source in self.sources],
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class ParseWarning:
@@ -98,17 +108,8 @@ class ArchivedEvent:
 
     def to_export(self) -> dict:
         """The `export events` line: the public contract of one event."""
-        event = self.event
-        return {
-            "id": self.id,
-            "date": event.date.isoformat(),
-            "category": event.category,
-            "stories": [story.text for story in event.stories],
-            "text": event.text,
-            "links": [{"target": link.target, "label": link.label} for link in event.links],
-            "sources": [{"url": source.url, "name": source.name} for source in event.sources],
-            "removed": self.removed,
-        }
+        return {"id": self.id, "date": self.event.date.isoformat(), **self.event.to_data(),
+                "removed": self.removed}
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,6 +123,7 @@ class EventVersion:
     category: str | None
     stories: tuple[str, ...]
     sources: tuple[Source, ...]
+    targets: tuple[str, ...] = ()  # link targets of the sentence and its story headings
 
 
 @dataclass(frozen=True, slots=True)

@@ -104,6 +104,9 @@ class Writer:
         self.written = 0
         self.unchanged = 0
         self._made: set[Path] = set()
+        # The stories and entities whose pages this build renders (None: all of them), so
+        # extras such as feeds follow the same reach.
+        self.timelines: set[tuple[str, str]] | None = None
 
     def write_many(self, files: list[tuple[str, bytes]]) -> None:
         known = self.manifest.hashes([name for name, _ in files])
@@ -222,7 +225,9 @@ class Plan:
             stories.update(s.text for s in archived.event.stories)
             entities.update(self.store.context(event_id))
             for version in self.store.versions(event_id)[-2:]:
-                stories.update(version.stories)  # a story the event has just left
+                # A story or entity the event has just left lists it no more.
+                stories.update(version.stories)
+                entities.update(self.store.canonical(version.targets))
         for kind, names, slugs in (("story", stories, self.pages.story_slug),
                                    ("entity", entities, self.pages.entity_slug)):
             for name in sorted(n for n in names if n in slugs):
@@ -357,6 +362,8 @@ def build(store: Store, settings: Settings, outdir: Path, *, full: bool = False,
         jobs = list(dict.fromkeys(plan.changed(events, extra)))
     site = SiteInfo(url=settings.site_url.rstrip("/"), generated=stamp)
     writer = Writer(outdir, manifest)
+    if not full:
+        writer.timelines = {(job[0], job[1]) for job in jobs if job[0] in ("story", "entity")}
     report = BuildReport(full=full)
     if settings.workers > 1 and len(jobs) >= PARALLEL_FROM:
         # Pages are independent: each process renders and writes its share; the manifest

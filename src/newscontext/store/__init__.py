@@ -334,15 +334,27 @@ class Store(ArticlesStore):
         rows = self.conn.execute(
             "SELECT * FROM event_versions WHERE event_id = ? ORDER BY seq", (event_id,)
         ).fetchall()
-        return [
-            EventVersion(
+        versions = []
+        for row in rows:
+            stories = _stories(row["stories"])
+            targets = [link.target for link in _links(row["links"])]
+            targets += [link.target for story in stories for link in story.links]
+            versions.append(EventVersion(
                 seq=row["seq"], revid=row["revid"], timestamp=row["timestamp"], text=row["text"],
-                category=row["category"],
-                stories=tuple(story.text for story in _stories(row["stories"])),
-                sources=tuple(_sources(row["sources"])),
-            )
-            for row in rows
-        ]
+                category=row["category"], stories=tuple(story.text for story in stories),
+                sources=tuple(_sources(row["sources"])), targets=tuple(dict.fromkeys(targets)),
+            ))
+        return versions
+
+    def canonical(self, titles: Iterable[str]) -> set[str]:
+        """The entities these link targets stand for (redirects resolved)."""
+        titles = list(dict.fromkeys(titles))
+        if not titles:
+            return set()
+        known = dict(self.conn.execute(
+            "SELECT title, canonical FROM titles WHERE title IN (SELECT value FROM json_each(?))",
+            (json.dumps(titles),)).fetchall())
+        return {known.get(title, title) for title in titles}
 
     def iter_events(self) -> Iterator[ArchivedEvent]:
         """Every event, removed ones included, in portal order (date, then position)."""

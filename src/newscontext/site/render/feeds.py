@@ -247,37 +247,21 @@ class FeedMaker:
         return files
 
 
-def changed_timelines(store: Store, since: int) -> set[tuple[str, str]]:
-    """The stories and entities of events changed after `since` (a change number): the same
-    reach as the build's own timeline pages, plus a story an event has just left."""
-    found: set[tuple[str, str]] = set()
-    for event_id in store.changed_events(since):
-        archived = store.event(event_id)
-        if archived is None:
-            continue
-        found.update(("story", s.text) for s in archived.event.stories)
-        found.update(("entity", title) for title in store.context(event_id))
-        for version in store.versions(event_id)[-2:]:
-            found.update(("story", s) for s in version.stories)
-    return found
-
-
 def feeds(store: Store, settings: Settings, outdir: Path, writer: Writer, *, full: bool = False,
           names: Iterable[tuple[str, str]] | None = None) -> int:
     """Build extra: the root feeds always; the feeds of the stories and entities in `names`
-    (("story" | "entity", title) pairs), by default of those whose events changed since the
-    last complete build (every one on a full or first build). Returns the feeds made."""
+    (("story" | "entity", title) pairs), by default of those whose pages the build rendered
+    (every one on a full build). Returns the feeds made."""
     maker = FeedMaker(store, settings)
     made = maker.root()
     writer.write_many(made)
     count = len(made)
     if names is None:
-        state = writer.manifest.state()  # the last complete build's, until this one ends
-        if full or "change_seq" not in state:
+        if full or writer.timelines is None:  # a full build: every timeline
             names = [("story", n) for n in sorted(maker.story_slug)]
             names += [("entity", n) for n in sorted(maker.entity_slug)]
-        else:
-            names = sorted(changed_timelines(store, int(state["change_seq"])))
+        else:  # exactly the timelines whose pages this build rendered
+            names = sorted(writer.timelines)
     batch: list[tuple[str, bytes]] = []
     for kind, name in names:
         batch += maker.timeline(kind, name)

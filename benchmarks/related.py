@@ -63,8 +63,9 @@ def main() -> None:
         day = first_day(archive)
         with archive.store.transaction():
             change = archive.store.next_change()
-            archive.store.conn.execute(
-                "UPDATE events SET change_seq = ? WHERE date = ?", (change, day))
+            archive.store.conn.execute(  # the day's first event loses its links
+                "UPDATE events SET links = '[]', change_seq = ? WHERE id = (SELECT id FROM "
+                "events WHERE date = ? ORDER BY position LIMIT 1)", (change, day))
         after = timed(f"`relate` after one day ({day}) changed", archive.relate)
         for label, seconds in timings:
             print(f"{label:55} {seconds:7.2f} s")

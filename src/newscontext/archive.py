@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -222,19 +221,10 @@ class Archive:
         return self.store.article(url)
 
     def event_media(self, event: Event) -> tuple[str | None, str | None]:
-        """An event's description and cover image: each from the first of its sources (in
-        listed order) whose article has one, HTML entities decoded."""
-        description = image = None
-        for source in event.sources:
-            article = self.store.article(source.url)
-            if article is None:
-                continue
-            description = description or article.og_description
-            image = image or article.og_image
-            if description and image:
-                break
-        return (html.unescape(description) if description else None,
-                html.unescape(image) if image else None)
+        """An event's description and cover image (see site.pages.event_media)."""
+        from .site.pages import event_media
+
+        return event_media(self.store, event.sources)
 
     # -- the static site -------------------------------------------------------------------
 

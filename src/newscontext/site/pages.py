@@ -232,6 +232,24 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def event_media(store: Store, sources: list[Source]) -> tuple[str | None, str | None]:
+    """An event's description and cover image: each from the first of its sources (in
+    listed order) whose article has one, HTML entities decoded."""
+    articles = store.source_articles(s.url for s in sources)
+    description = image = None
+    for source in sources:
+        row = articles.get(source.url)
+        if row is None:
+            continue
+        if description is None and row["og_description"]:
+            description = html.unescape(row["og_description"]).strip() or None
+        if image is None and row["og_image"]:
+            image = html.unescape(row["og_image"])
+        if description and image:
+            break
+    return description, image
+
+
 def _week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
@@ -276,21 +294,6 @@ class Pages:
 
     # -- pieces ------------------------------------------------------------------------
 
-    def _media(self, sources: list[Source]) -> tuple[str | None, str | None]:
-        """Description and cover image: from the first source (in listed order) whose
-        article has each."""
-        articles = self.store.source_articles(s.url for s in sources)
-        description = image = None
-        for source in sources:
-            row = articles.get(source.url)
-            if row is None:
-                continue
-            if description is None and row["og_description"]:
-                description = html.unescape(row["og_description"]).strip() or None
-            if image is None and row["og_image"]:
-                image = row["og_image"]
-        return description, image
-
     def item(self, archived: ArchivedEvent) -> EventItem:
         cached = self._items.get(archived.id)
         if cached is None:
@@ -298,7 +301,7 @@ class Pages:
         return cached
 
     def _make_item(self, archived: ArchivedEvent) -> EventItem:
-        description, _ = self._media(archived.event.sources)
+        description, _ = event_media(self.store, archived.event.sources)
         return EventItem(
             id=archived.id,
             path=self.event_ref(archived.id, archived.event.text).path,
@@ -318,7 +321,7 @@ class Pages:
         if archived is None:
             raise KeyError(event_id)
         event = archived.event
-        description, image = self._media(event.sources)
+        description, image = event_media(self.store, event.sources)
         articles = self.store.source_articles(s.url for s in event.sources)
         sources = []
         for source in event.sources:

@@ -109,3 +109,21 @@ def test_killed_build_is_completed_by_the_next(tmp_path: Path):
     completed = {k: v for k, v in files(site).items() if not Path(k).name.startswith(".")
                  and k != "sitemap.xml"}
     assert completed == {k: v for k, v in files(clean).items() if k != "sitemap.xml"}
+
+
+def test_a_second_build_into_the_same_folder_is_refused_while_one_runs(tmp_path: Path):
+    import fcntl
+
+    import pytest
+
+    from newscontext.site.build import STATE_DIR, BuildBusy
+
+    archive = make_archive(tmp_path, [WIKITEXT / "2016-01-19.wiki"])
+    site = tmp_path / "site"
+    (site / STATE_DIR).mkdir(parents=True)
+    with (site / STATE_DIR / "lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # as a running build holds it
+        with pytest.raises(BuildBusy, match="another build"):
+            archive.build(site, search=False)
+    assert archive.build(site, search=False).written > 0  # free again
+    archive.close()

@@ -289,3 +289,34 @@ def test_killed_ingest_leaves_a_consistent_archive_that_the_next_run_completes(t
 
     resumed, reference = dump(db), dump(clean)
     assert resumed == reference and len(reference) > 500
+
+
+def test_an_undone_edit_is_applied_and_not_fetched_again(archive: Archive, tmp_path: Path):
+    """T1 -> T2 (an event added) -> T1 again: the event leaves, the day shows T1."""
+    first = wikitext("2016-01-19")
+    added = first.replace(JIHADI_LINE, JIHADI_LINE + "**A vandal adds a line. "
+                          "[http://example.org/x (Example)]\n")
+    export = tmp_path / "export.xml"
+    export.write_text(export_xml({DAY: [(100, "2016-01-19T14:02:00Z", first),
+                                        (101, "2016-01-19T15:00:00Z", added),
+                                        (102, "2016-01-19T15:05:00Z", first)]}),
+                      encoding="utf-8")
+    report = archive.ingest_paths([export])
+    assert report.revisions == 3 and report.removed == 1
+    assert by_text(archive, "A vandal adds a line")[0].removed
+    assert archive.store.known_revids(DAY, DAY) == {DAY: 102}
+
+
+def test_a_new_order_counts_as_a_change(archive: Archive, tmp_path: Path):
+    """Two events swap places: no new wording, but both must be published again."""
+    original = wikitext("2016-01-19")
+    sohr = next(line + "\n" for line in original.splitlines()
+                if line.startswith("**The [[Syrian Observatory"))
+    assert sohr + JIHADI_LINE in original
+    archive.ingest_paths([write(tmp_path / "r1", "2016-01-19.wiki", original)])
+    since = archive.store.meta_int("change_seq")
+    reordered = original.replace(sohr + JIHADI_LINE, JIHADI_LINE + sohr)
+    report = archive.ingest_paths([write(tmp_path / "r2", "2016-01-19.wiki", reordered)])
+    assert report.changed == 0 and report.added == 0 and report.removed == 0
+    changed = {archive.store.event(i).event.text[:30] for i in archive.store.changed_events(since)}
+    assert changed == {"The Syrian Observatory for Hum", "ISIL confirms the death of mil"}

@@ -295,11 +295,12 @@ def extract_page(ctx: click.Context, target: str, page_url: str | None) -> None:
 def build(ctx: click.Context, outdir: Path, full: bool, search: bool) -> None:
     """Build the static site into OUTDIR: every page as .html, .md, .json and .xml, feeds,
     sitemap and search. Later builds write only what changed."""
+    from .site.build import BuildBusy
     from .site.render.search import SearchError
 
     try:
         report = _archive(ctx).build(outdir, full=full, search=search)
-    except SearchError as exc:
+    except (SearchError, BuildBusy) as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False)
         ctx.exit(1)
     extras = ", ".join(f"{name} {count}" for name, count in report.extras.items())

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -91,10 +90,19 @@ class Ingester:
         """Ingest one revision; a parse or storage failure is reported, not raised."""
         sha = hashlib.sha256(rev.text.encode("utf-8")).hexdigest()
         existing = self.store.find_revision(rev.date, sha)
-        if existing is not None:
-            if rev.revid is not None and existing.revid is None:
+        if existing is not None and not self._reverted_to(existing, rev):
+            current = self.store.day(rev.date)
+            if rev.revid is not None and (existing.revid is None or (
+                    current and current.revision_id == existing.id and current.revid is None)):
+                # The same text, now with its revision id: remember it, so the API can
+                # tell next time that the day has not changed.
                 with self.store.transaction():
                     self.store.fill_revision_ids(existing.id, rev.revid, rev.timestamp)
+                    if current and current.revision_id == existing.id:
+                        self.store.set_day(RevisionRow(existing.id, rev.date, rev.revid,
+                                                       rev.timestamp, rev.format, rev.origin,
+                                                       sha, existing.ingested_at, True),
+                                           utc_now())
             self.report.unchanged += 1
             return
         try:
@@ -105,7 +113,10 @@ class Ingester:
         now = utc_now()
         try:
             with self.store.transaction():
-                revision_id = self.store.add_revision(rev, sha, now)
+                if existing is not None:  # an edit undone: the earlier text is back
+                    revision_id = existing.id
+                else:
+                    revision_id = self.store.add_revision(rev, sha, now)
                 row = RevisionRow(revision_id, rev.date, rev.revid, rev.timestamp, rev.format,
                                   rev.origin, sha, now, False)
                 self.store.replace_warnings(revision_id, parsed.warnings)
@@ -141,6 +152,19 @@ class Ingester:
         with self.store.transaction():
             self.store.add_error(place, message, utc_now())
 
+    def _reverted_to(self, existing: RevisionRow, rev: PageRevision) -> bool:
+        """True when the day shows another text now and this revision, carrying a text the
+        archive already has, is newer: an edit was undone, and the earlier text must be
+        applied again."""
+        current = self.store.day(rev.date)
+        if current is None or current.revision_id == existing.id:
+            return False
+        if rev.revid is not None and current.revid is not None:
+            return rev.revid > current.revid
+        if rev.timestamp and current.timestamp:
+            return rev.timestamp > current.timestamp
+        return False  # a file seen before, given again: nothing new
+
     def _is_older(self, rev: RevisionRow) -> bool:
         current = self.store.day(rev.date)
         if current is None:
@@ -163,9 +187,11 @@ class Ingester:
             if position in pairs:
                 archived = old[pairs[position]]
                 changed = _material(archived.event) != _material(event)
+                moved = archived.position != position  # a new order is published too
                 revived = archived.removed
                 archived.event, archived.position = event, position
-                store.update_event(archived, rev.id, change if changed or revived else None)
+                store.update_event(archived, rev.id,
+                                   change if changed or moved or revived else None)
                 if changed:
                     store.add_version(archived.id, event, rev, at)
                     self.report.changed += 1
@@ -223,10 +249,3 @@ class Ingester:
             if 0 in pairs:
                 store.set_moved_to(old_id, live[pairs[0]].id, change)
                 self.report.moved += 1
-
-
-def ingest(store: Store, revisions: Iterable[PageRevision]) -> IngestReport:
-    ingester = Ingester(store)
-    for rev in revisions:
-        ingester.add(rev)
-    return ingester.finish()

@@ -11,6 +11,7 @@ and the next build redoes what the killed one had not finished. Nothing is ever 
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import multiprocessing
@@ -27,7 +28,7 @@ from ..ingest import utc_now
 from ..settings import Settings
 from ..store import Store
 from . import urls
-from .pages import FRONT_DAYS, PAGE_SIZE, Page, Pages, RedirectPage
+from .pages import FRONT_DAYS, Page, Pages, RedirectPage
 from .render import SiteInfo, render
 from .urls import slugify, unique_slug
 
@@ -125,7 +126,7 @@ class Writer:
         if folder not in self._made:
             folder.mkdir(parents=True, exist_ok=True)
             self._made.add(folder)
-        # One build writes at a time (a lock guards the folder), so a fixed temporary
+        # One build writes at a time (build() locks the folder), so a fixed temporary
         # name beside the target is safe, and cheaper than a random one.
         temp = folder / f".{target.name}.tmp"
         try:
@@ -228,26 +229,17 @@ class Plan:
                 # A story or entity the event has just left lists it no more.
                 stories.update(version.stories)
                 entities.update(self.store.canonical(version.targets))
+                entities.update(version.targets)  # an entity a title stood for until resolved
         for kind, names, slugs in (("story", stories, self.pages.story_slug),
                                    ("entity", entities, self.pages.entity_slug)):
             for name in sorted(n for n in names if n in slugs):
-                yield from self._timeline_pages(kind, name, events)
+                yield from self._timeline_pages(kind, name)
 
-    def _timeline_pages(self, kind: str, name: str, events: set[str]) -> Iterator[Job]:
-        """The main page, and the numbered pages from the first changed event on (numbered
-        pages count from the oldest, so earlier ones cannot have changed)."""
-        rows = (self.pages.story_events(name) if kind == "story"
-                else self.store.events_with_entity(name))
-        oldest_first = [row[0] for row in reversed(rows)]
-        yield (kind, name, None)
-        pages = self.pages.timeline_pages(kind, name)
-        if len(pages) == 1:
-            return
-        hits = [i for i, event_id in enumerate(oldest_first) if event_id in events]
-        first = min(hits) if hits else 0
-        for page in pages[1:]:
-            if page * PAGE_SIZE > first:
-                yield (kind, name, page)
+    def _timeline_pages(self, kind: str, name: str) -> Iterator[Job]:
+        """Every page of the timeline: each carries the timeline's count, chart and pager,
+        which any change to it alters."""
+        for page in self.pages.timeline_pages(kind, name):
+            yield (kind, name, page)
 
 
 def render_job(pages: Pages, plan: Plan, job: Job) -> Page:
@@ -332,6 +324,27 @@ def build(store: Store, settings: Settings, outdir: Path, *, full: bool = False,
     """Build the site into `outdir`; see the module docstring."""
     started = time.perf_counter()
     outdir.mkdir(parents=True, exist_ok=True)
+    (outdir / STATE_DIR).mkdir(exist_ok=True)
+    lock = (outdir / STATE_DIR / "lock").open("w")
+    try:  # one build at a time per folder (a cron run may overlap a manual one)
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        raise BuildBusy(f"another build is writing {outdir}; try again when it ends") from None
+    try:
+        return _build(store, settings, outdir, full=full, formats=formats, extras=extras,
+                      started=started)
+    finally:
+        lock.close()  # closing releases the lock
+
+
+class BuildBusy(RuntimeError):
+    """Another build holds the output folder."""
+
+
+def _build(store: Store, settings: Settings, outdir: Path, *, full: bool,
+           formats: tuple[str, ...], extras: Iterable[Callable[..., int]],
+           started: float) -> BuildReport:
     manifest = Manifest(outdir)
     state = manifest.state()
     full = full or not state

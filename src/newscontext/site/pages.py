@@ -8,7 +8,7 @@ extension (each renderer adds its own), or an absolute URL for pages elsewhere.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, is_dataclass
 from datetime import date, timedelta
 from typing import Any, ClassVar
 
@@ -491,8 +491,3 @@ class Pages:
             first_day=date.fromisoformat(counts[0][0]) if counts else None,
             last_day=date.fromisoformat(counts[-1][0]) if counts else None,
         )
-
-
-def page_fields(page: Page) -> list[str]:
-    """The names of a page's fields, in order (for renderers that list them)."""
-    return [f.name for f in fields(page)]

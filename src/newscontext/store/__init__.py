@@ -30,6 +30,7 @@ from ..model import (
     Story,
     TitleInfo,
 )
+from ..site.urls import MAX_SLUG
 from .articles import ArticlesStore
 from .schema import migrate
 
@@ -149,10 +150,6 @@ class Store(ArticlesStore):
         ).fetchone()
         return self._revision(row) if row else None
 
-    def find_revid(self, revid: int) -> RevisionRow | None:
-        row = self.conn.execute("SELECT * FROM revisions WHERE revid = ?", (revid,)).fetchone()
-        return self._revision(row) if row else None
-
     def add_revision(self, rev: PageRevision, sha256: str, now: str) -> int:
         cursor = self.conn.execute(
             "INSERT INTO revisions (date, revid, timestamp, format, origin, sha256, content, "
@@ -172,12 +169,6 @@ class Store(ArticlesStore):
 
     def mark_applied(self, revision_id: int) -> None:
         self.conn.execute("UPDATE revisions SET applied = 1 WHERE id = ?", (revision_id,))
-
-    def revision_text(self, revision_id: int) -> str:
-        row = self.conn.execute(
-            "SELECT content FROM revisions WHERE id = ?", (revision_id,)
-        ).fetchone()
-        return zlib.decompress(row["content"]).decode("utf-8")
 
     def revisions(self, day: date) -> list[RevisionRow]:
         rows = self.conn.execute(
@@ -442,10 +433,19 @@ class Store(ArticlesStore):
             "resolved_at = excluded.resolved_at",
             rows,
         )
-        changed = sum(1 for row in rows if before.get(row[0], row[0]) != row[1])
-        if changed:
+        moved = [row[0] for row in rows if before.get(row[0], row[0]) != row[1]]
+        if moved:
             self._set_meta("entities_seq", -1)  # contexts must be recomputed everywhere
-        return changed
+            # The events linking these titles show other entities now: publish them again.
+            self.conn.execute(
+                "UPDATE events SET change_seq = ? WHERE id IN ("
+                "SELECT e.id FROM events e, json_each(e.links) j "
+                "WHERE json_extract(j.value, '$.target') IN (SELECT value FROM json_each(?)) "
+                "UNION SELECT e.id FROM events e, json_each(e.stories) s, "
+                "json_each(json_extract(s.value, '$.links')) l "
+                "WHERE json_extract(l.value, '$.target') IN (SELECT value FROM json_each(?)))",
+                (self.next_change(), json.dumps(moved), json.dumps(moved)))
+        return len(moved)
 
     _CONTEXT_SQL = (
         "SELECT x.id, COALESCE(t.canonical, x.target), x.label, MAX(x.in_text), "
@@ -623,7 +623,7 @@ class Store(ArticlesStore):
             f"{sql} AND date IN ({marks}) ORDER BY date, slug", days)]
 
     def assign_event_slugs(self, day: date, make_slug: Callable[[str, set[str]], str],
-                           slugify: Callable[[str], str]) -> set[str]:
+                           slugify: Callable[..., str]) -> set[str]:
         """Give the day's events their paths: an event keeps its slug while its wording
         still yields it; a reworded (or moved) event gets a new one and its old path is
         kept as a redirect. A slug once used on a day is never given to another event.
@@ -635,18 +635,22 @@ class Store(ArticlesStore):
             "SELECT event_id, slug FROM event_slugs WHERE date = ? AND current = 1", (iso,))}
         taken = set(used) | {"index"}  # the day page's own name
         changed: set[str] = set()
+        def fits(slug: str, text: str) -> bool:
+            """The slug this wording gives, alone or with the suffix it needed that day."""
+            if slug == slugify(text):
+                return True
+            base, _, number = slug.rpartition("-")
+            return number.isdigit() and base == slugify(text, MAX_SLUG - len(number) - 1)
+
         for event_id, text in self.conn.execute(
             "SELECT id, text FROM events WHERE date = ? ORDER BY position, id", (iso,)
         ).fetchall():
-            want = slugify(text)
             mine = current.get(event_id)
-            if mine and (mine == want or (mine.startswith(want + "-")
-                                          and mine[len(want) + 1 :].isdigit())):
+            if mine and fits(mine, text):
                 continue
             # A path this event had before on this day comes back when its wording does.
-            again = next((slug for slug, owner in used.items() if owner == event_id
-                          and (slug == want or (slug.startswith(want + "-")
-                                                and slug[len(want) + 1 :].isdigit()))), None)
+            again = next((slug for slug, owner in used.items()
+                          if owner == event_id and fits(slug, text)), None)
             slug = again or make_slug(text, taken)
             taken.add(slug)
             self.conn.execute("UPDATE event_slugs SET current = 0 WHERE event_id = ?",
@@ -792,12 +796,3 @@ class Store(ArticlesStore):
         """(date, live events) of every day with events, oldest first."""
         return [tuple(row) for row in self.conn.execute(
             "SELECT date, SUM(removed = 0) FROM events GROUP BY date ORDER BY date")]
-
-    def version_counts(self, event_ids: Iterable[str]) -> dict[str, int]:
-        ids = list(event_ids)
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        return dict(self.conn.execute(
-            f"SELECT event_id, COUNT(*) FROM event_versions WHERE event_id IN ({marks}) "
-            "GROUP BY event_id", ids).fetchall())

@@ -173,13 +173,6 @@ MIGRATIONS: list[str] = [
         slug        TEXT NOT NULL UNIQUE
     );
 
-    CREATE TABLE builds (                  -- what the last site build saw
-        outdir      TEXT PRIMARY KEY,
-        change_seq  INTEGER NOT NULL,
-        related_seq INTEGER NOT NULL,
-        built_at    TEXT NOT NULL
-    );
-
     ALTER TABLE related ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;
     INSERT INTO meta (key, value) VALUES ('related_seq', '0');
     """,

@@ -305,7 +305,8 @@ def build(ctx: click.Context, outdir: Path, full: bool, search: bool) -> None:
         ctx.exit(1)
     extras = ", ".join(f"{name} {count}" for name, count in report.extras.items())
     err.print(f"{'full' if report.full else 'incremental'} build: {report.pages} pages "
-              f"rendered, {report.written} files written, {report.unchanged} unchanged "
+              f"rendered, feeds of {report.feeds} stories and entities, "
+              f"{report.written} files written, {report.unchanged} unchanged "
               f"({extras}) in {report.seconds:.1f} s", highlight=False)
 
 

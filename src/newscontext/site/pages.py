@@ -8,9 +8,10 @@ extension (each renderer adds its own), or an absolute URL for pages elsewhere.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field, is_dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from ..model import ArchivedEvent, Source
 from ..portal.titles import day_title
@@ -22,6 +23,7 @@ SCHEMA_VERSION = 1
 PAGE_SIZE = 50  # events per timeline page
 COOCCURRING = 12  # entities listed as found most often with a story or entity
 FRONT_DAYS = 3
+ITEMS_KEPT = 50_000  # event listing items a build keeps made (each is listed ~8 times)
 EXCERPT_WORDS = 80  # of a source article's text shown when full text is not published
 
 
@@ -95,14 +97,6 @@ class Page:
     kind: ClassVar[str] = "page"
     path: str
     title: str
-
-    def to_data(self) -> dict[str, Any]:
-        """The page as plain data (JSON types; dates as ISO strings), computed once."""
-        cached = self.__dict__.get("_data")
-        if cached is None:
-            cached = {"schema_version": SCHEMA_VERSION, "kind": self.kind, **_plain(self)}
-            self.__dict__["_data"] = cached
-        return cached
 
 
 @dataclass
@@ -214,40 +208,34 @@ class RedirectPage(Page):
     target: str = ""
 
 
-def _plain(value: Any) -> Any:
-    """Dataclasses to dicts, dates to ISO strings; no copies of plain values."""
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        if value and isinstance(value[0], int):
-            return list(value)  # counts (weekly): plain already
-        return [_plain(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if is_dataclass(value):
-        return {name: _plain(getattr(value, name)) for name in value.__dataclass_fields__
-                if not name.startswith("_")}
-    return value
-
-
-def event_media(store: Store, sources: list[Source]) -> tuple[str | None, str | None]:
+def event_media(store: Store, sources: list[Source],
+                media: dict[str, tuple[str | None, str | None]] | None = None
+                ) -> tuple[str | None, str | None]:
     """An event's description and cover image: each from the first of its sources (in
-    listed order) whose article has one, HTML entities decoded."""
-    articles = store.source_articles(s.url for s in sources)
+    listed order) whose article has one, HTML entities decoded. `media` is
+    `store.source_media` read beforehand for many events at once."""
+    if media is None:
+        media = store.source_media(s.url for s in sources)
     description = image = None
     for source in sources:
-        row = articles.get(source.url)
-        if row is None:
-            continue
-        if description is None and row["og_description"]:
-            description = html.unescape(row["og_description"]).strip() or None
-        if image is None and row["og_image"]:
-            image = html.unescape(row["og_image"])
+        og_description, og_image = media.get(source.url, (None, None))
+        if description is None and og_description:
+            description = html.unescape(og_description).strip() or None
+        if image is None and og_image:
+            image = html.unescape(og_image)
         if description and image:
             break
     return description, image
+
+
+@dataclass
+class _Timeline:
+    rows: list[tuple[str, str, int]]  # (event id, date, position), newest first
+    path: Callable[[int | None], str]  # of the main page (None) or a numbered page
+    wikipedia: str | None
+    first_week: date | None
+    weekly: list[int]
+    cooccurring: list[EntityCount]
 
 
 def _week_start(day: date) -> date:
@@ -268,9 +256,11 @@ class Pages:
         self.story_slug = self.store.story_slugs()
         self.event_where = self.store.event_slugs()
         # An event is listed on its day and on every story and entity page it belongs to:
-        # made once per build.
+        # its item is made once (and kept while ITEMS_KEPT allows).
         self._items: dict[str, EventItem] = {}
         self._stories: dict[str, list[tuple[str, str, int]]] | None = None
+        self._timeline: tuple[tuple[str, str], _Timeline] | None = None
+        self._entity_counts: dict[str, int] | None = None
 
     def story_events(self, name: str) -> list[tuple[str, str, int]]:
         """A story's events, newest first (all stories read in one pass, once per build)."""
@@ -294,14 +284,30 @@ class Pages:
 
     # -- pieces ------------------------------------------------------------------------
 
-    def item(self, archived: ArchivedEvent) -> EventItem:
-        cached = self._items.get(archived.id)
-        if cached is None:
-            cached = self._items[archived.id] = self._make_item(archived)
-        return cached
+    def items(self, event_ids: list[str], known: Iterable[ArchivedEvent] = ()
+              ) -> list[EventItem]:
+        """The listing items of events, in the order given; made in bulk (three queries)
+        for those not made yet. `known`: events the caller has read already."""
+        missing = [i for i in dict.fromkeys(event_ids) if i not in self._items]
+        if missing:
+            events = {a.id: a for a in known}
+            events.update(self.store.events([i for i in missing if i not in events]))
+            contexts = self.store.contexts(missing)
+            media = self.store.source_media(
+                s.url for i in missing if i in events for s in events[i].event.sources)
+            if len(self._items) + len(missing) > ITEMS_KEPT:
+                for old in list(self._items)[: len(self._items) // 2]:  # the oldest half
+                    del self._items[old]
+            for event_id in missing:
+                archived = events.get(event_id)
+                if archived is not None:
+                    self._items[event_id] = self._make_item(
+                        archived, contexts.get(event_id, []), media)
+        return [self._items[i] for i in event_ids if i in self._items]
 
-    def _make_item(self, archived: ArchivedEvent) -> EventItem:
-        description, _ = event_media(self.store, archived.event.sources)
+    def _make_item(self, archived: ArchivedEvent, context: list[str],
+                   media: dict[str, tuple[str | None, str | None]]) -> EventItem:
+        description, _ = event_media(self.store, archived.event.sources, media)
         return EventItem(
             id=archived.id,
             path=self.event_ref(archived.id, archived.event.text).path,
@@ -310,7 +316,7 @@ class Pages:
             category=archived.event.category,
             stories=self.story_refs(archived),
             description=description,
-            context=[self.entity_ref(t) for t in self.store.context(archived.id)],
+            context=[self.entity_ref(t) for t in context],
             removed=archived.removed,
         )
 
@@ -321,8 +327,9 @@ class Pages:
         if archived is None:
             raise KeyError(event_id)
         event = archived.event
-        description, image = event_media(self.store, event.sources)
         articles = self.store.source_articles(s.url for s in event.sources)
+        description, image = event_media(self.store, event.sources, {
+            url: (row["og_description"], row["og_image"]) for url, row in articles.items()})
         sources = []
         for source in event.sources:
             row = articles.get(source.url)
@@ -333,19 +340,19 @@ class Pages:
         versions = self.store.versions(event_id)
         changes = ([Change(v.timestamp, v.revid, v.text) for v in versions]
                    if len({v.text for v in versions}) > 1 else [])
+        ranked = self.store.related(event_id)
+        headlines = self.store.headlines([item.id for item in ranked]
+                                         + ([archived.moved_to] if archived.moved_to else []))
         related = []
-        for item in self.store.related(event_id):
-            other = self.store.event(item.id)
-            if other is None or item.id not in self.event_where:
+        for item in ranked:
+            if item.id not in headlines or item.id not in self.event_where:
                 continue
-            related.append(RelatedItem(self.event_ref(item.id, other.event.text),
-                                       other.event.date,
+            text, day = headlines[item.id]
+            related.append(RelatedItem(self.event_ref(item.id, text), day,
                                        [self.entity_ref(t) for t in item.shared], item.score))
         moved = None
-        if archived.moved_to and archived.moved_to in self.event_where:
-            target = self.store.event(archived.moved_to)
-            if target is not None:
-                moved = self.event_ref(target.id, target.event.text)
+        if archived.moved_to in headlines and archived.moved_to in self.event_where:
+            moved = self.event_ref(archived.moved_to, headlines[archived.moved_to][0])
         return EventPage(
             path=self.event_ref(event_id, event.text).path,
             title=event.text,
@@ -370,11 +377,11 @@ class Pages:
     def day(self, day: date, neighbours: tuple[date | None, date | None] = (None, None)
             ) -> DayPage:
         groups: list[Group] = []
-        for archived in self.store.events_of_day(day, include_removed=False):
-            category = archived.event.category
-            if not groups or groups[-1].category != category:
-                groups.append(Group(category, []))
-            groups[-1].events.append(self.item(archived))
+        events = self.store.events_of_day(day, include_removed=False)
+        for item in self.items([a.id for a in events], known=events):
+            if not groups or groups[-1].category != item.category:
+                groups.append(Group(item.category, []))
+            groups[-1].events.append(item)
         previous, following = neighbours
         return DayPage(
             path=urls.day_path(day),
@@ -410,25 +417,54 @@ class Pages:
     def timeline(self, timeline: str, name: str, page: int | None = None) -> TimelinePage:
         """A story's or entity's events: the newest PAGE_SIZE on the main page (page None),
         and numbered pages of PAGE_SIZE from the oldest, so old pages never shift."""
-        if timeline == "story":
-            rows = self.story_events(name)
-            base = urls.story_path(self.story_slug[name])
-            path_of = lambda n: urls.story_path(self.story_slug[name], n)  # noqa: E731
-            wikipedia = self._story_article(rows, name)
-        else:
-            rows = self.store.events_with_entity(name)
-            base = urls.entity_path(self.entity_slug[name])
-            path_of = lambda n: urls.entity_path(self.entity_slug[name], n)  # noqa: E731
-            wikipedia = urls.wikipedia_url(name)
+        whole = self._whole_timeline(timeline, name)
+        rows = whole.rows
         total = len(rows)
         count = max(1, -(-total // PAGE_SIZE))
-        oldest_first = rows[::-1]
         if page is None:
             chosen = rows[:PAGE_SIZE]
         else:
-            chosen = oldest_first[(page - 1) * PAGE_SIZE : page * PAGE_SIZE][::-1]
-        events = [self.item(a) for a in (self.store.event(i) for i, *_ in chosen) if a]
-        dates = [date.fromisoformat(d) for _, d, *_ in oldest_first]
+            start = max(0, total - page * PAGE_SIZE)  # rows are newest first
+            chosen = rows[start : total - (page - 1) * PAGE_SIZE]
+        return TimelinePage(
+            path=whole.path(page),
+            title=name if page is None else f"{name} (page {page} of {count})",
+            timeline=timeline, name=name, wikipedia=whole.wikipedia, total=total,
+            first_week=whole.first_week, weekly=whole.weekly,
+            events=self.items([i for i, *_ in chosen]), page=page,
+            pages=[Ref(str(n), whole.path(n)) for n in range(1, count + 1)] if count > 1 else [],
+            cooccurring=whole.cooccurring,
+            feeds=[Ref("RSS", urls.feed_path(whole.path(None), "xml")),
+                   Ref("Atom", urls.feed_path(whole.path(None), "atom"))],
+        )
+
+    def timeline_pages(self, timeline: str, name: str) -> list[int | None]:
+        """Which pages a timeline has: the main page and, past one page, numbered ones."""
+        if timeline == "story":
+            total = len(self.story_events(name))
+        else:
+            if self._entity_counts is None:  # every entity's count in one query
+                self._entity_counts = self.store.entity_event_counts()
+            total = self._entity_counts.get(name, 0)
+        count = -(-total // PAGE_SIZE)
+        return [None] + (list(range(1, count + 1)) if count > 1 else [])
+
+    def _whole_timeline(self, timeline: str, name: str) -> _Timeline:
+        """What every page of a timeline shares, kept for the next page of the same one
+        (a build renders a timeline's pages one after the other)."""
+        if self._timeline is not None and self._timeline[0] == (timeline, name):
+            return self._timeline[1]
+        if timeline == "story":
+            rows = self.story_events(name)
+            slug = self.story_slug[name]
+            path = lambda n: urls.story_path(slug, n)  # noqa: E731
+            wikipedia = self._story_article(rows, name)
+        else:
+            rows = self.store.events_with_entity(name)
+            slug = self.entity_slug[name]
+            path = lambda n: urls.entity_path(slug, n)  # noqa: E731
+            wikipedia = urls.wikipedia_url(name)
+        dates = [date.fromisoformat(d) for _, d, *_ in reversed(rows)]
         first_week = _week_start(dates[0]) if dates else None
         weekly: list[int] = []
         if dates:
@@ -437,23 +473,9 @@ class Pages:
                 weekly[(_week_start(day) - first_week).days // 7] += 1
         cooccurring = [EntityCount(self.entity_ref(title), n) for title, n in
                        self.store.cooccurring([i for i, *_ in rows], name, COOCCURRING)]
-        return TimelinePage(
-            path=path_of(page) if page else base,
-            title=name if page is None else f"{name} (page {page} of {count})",
-            timeline=timeline, name=name, wikipedia=wikipedia, total=total,
-            first_week=first_week, weekly=weekly, events=events, page=page,
-            pages=[Ref(str(n), path_of(n)) for n in range(1, count + 1)] if count > 1 else [],
-            cooccurring=cooccurring,
-            feeds=[Ref("RSS", urls.feed_path(base, "xml")),
-                   Ref("Atom", urls.feed_path(base, "atom"))],
-        )
-
-    def timeline_pages(self, timeline: str, name: str) -> list[int | None]:
-        """Which pages a timeline has: the main page and, past one page, numbered ones."""
-        rows = (self.story_events(name) if timeline == "story"
-                else self.store.events_with_entity(name))
-        count = -(-len(rows) // PAGE_SIZE)
-        return [None] + (list(range(1, count + 1)) if count > 1 else [])
+        whole = _Timeline(rows, path, wikipedia, first_week, weekly, cooccurring)
+        self._timeline = ((timeline, name), whole)
+        return whole
 
     def _story_article(self, rows: list[tuple[str, str]], name: str) -> str | None:
         """A story heading's Wikipedia article: its link, when the heading is one link."""

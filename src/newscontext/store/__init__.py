@@ -248,6 +248,18 @@ class Store(ArticlesStore):
         ).fetchone()
         return _event_from_row(row) if row else None
 
+    def events(self, event_ids: Iterable[str]) -> dict[str, ArchivedEvent]:
+        """Many events in one query (a page lists up to fifty)."""
+        return {row["id"]: _event_from_row(row) for row in self.conn.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM events "
+            "WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(list(event_ids)),))}
+
+    def headlines(self, event_ids: Iterable[str]) -> dict[str, tuple[str, date]]:
+        """Event id -> (text, date): what a link to an event shows, without the rest."""
+        return {row[0]: (row[1], date.fromisoformat(row[2])) for row in self.conn.execute(
+            "SELECT id, text, date FROM events WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(event_ids)),))}
+
     def event_ids(self) -> set[str]:
         return {row[0] for row in self.conn.execute("SELECT id FROM events")}
 
@@ -533,10 +545,17 @@ class Store(ArticlesStore):
 
     def context(self, event_id: str) -> list[str]:
         """An event's context: its canonical entities, sorted case-insensitively."""
-        rows = self.conn.execute(
-            "SELECT DISTINCT entity FROM event_entities WHERE event_id = ?", (event_id,)
-        ).fetchall()
-        return sorted((row[0] for row in rows), key=lambda title: (title.casefold(), title))
+        return self.contexts([event_id]).get(event_id, [])
+
+    def contexts(self, event_ids: Iterable[str]) -> dict[str, list[str]]:
+        """The contexts of many events in one query (events without one are left out)."""
+        found: dict[str, set[str]] = {}
+        for event_id, entity in self.conn.execute(
+            "SELECT event_id, entity FROM event_entities "
+            "WHERE event_id IN (SELECT value FROM json_each(?))", (json.dumps(list(event_ids)),)):
+            found.setdefault(event_id, set()).add(entity)
+        return {event_id: sorted(titles, key=lambda title: (title.casefold(), title))
+                for event_id, titles in found.items()}
 
     # -- related events --------------------------------------------------------------------
 
@@ -709,6 +728,11 @@ class Store(ArticlesStore):
             "JOIN events e ON e.id = x.event_id WHERE x.entity = ? "
             "ORDER BY e.date DESC, e.position DESC, e.id DESC", (title,))]
 
+    def entity_event_counts(self) -> dict[str, int]:
+        """Entity -> how many events (removed ones too) have it in their context."""
+        return dict(self.conn.execute(
+            "SELECT entity, COUNT(DISTINCT event_id) FROM event_entities GROUP BY entity"))
+
     def changed_events(self, since: int) -> list[str]:
         return [row[0] for row in self.conn.execute(
             "SELECT id FROM events WHERE change_seq > ?", (since,))]
@@ -791,6 +815,13 @@ class Store(ArticlesStore):
             f"a.status AS article_status FROM sources s LEFT JOIN articles a ON a.url = s.url "
             f"WHERE s.url IN ({marks})", urls).fetchall()
         return {row["url"]: row for row in rows}
+
+    def source_media(self, urls: Iterable[str]) -> dict[str, tuple[str | None, str | None]]:
+        """Source URL -> its article's (Open Graph description, image), for the sources
+        that have an article: what event listings show, without the article's text."""
+        return {row[0]: (row[1], row[2]) for row in self.conn.execute(
+            "SELECT url, og_description, og_image FROM articles "
+            "WHERE url IN (SELECT value FROM json_each(?))", (json.dumps(list(urls)),))}
 
     def day_counts(self) -> list[tuple[str, int]]:
         """(date, live events) of every day with events, oldest first."""

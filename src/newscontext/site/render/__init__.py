@@ -7,8 +7,9 @@ page in a given format should use (Markdown pages link to .md pages, HTML to .ht
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import Any
 
 from ..pages import Page
 
@@ -33,6 +34,28 @@ def absolute(site: SiteInfo, path: str, fmt: str) -> str:
     """The absolute URL of a site path in a format (JSON and XML carry these)."""
     link = href(path, fmt)
     return link if "://" in link else site.url + link
+
+
+class Fragments:
+    """Rendered pieces of the objects pages share (an event is listed on its day and on
+    every story and entity page it belongs to), made once while their object lives on.
+
+    A piece is found by a key and kept with the object it was made from: an entry made
+    from another object with the same key (a page rebuilt since) is made again."""
+
+    def __init__(self, limit: int = 50_000):
+        self.limit = limit
+        self.kept: dict[Hashable, tuple[object, Any]] = {}
+
+    def get(self, key: Hashable, owner: object, make: Callable[[], Any]) -> Any:
+        hit = self.kept.get(key)
+        if hit is not None and hit[0] is owner:
+            return hit[1]
+        value = make()
+        if len(self.kept) >= self.limit:
+            self.kept.clear()
+        self.kept[key] = (owner, value)
+        return value
 
 
 def render(page: Page, fmt: str, site: SiteInfo) -> bytes:

@@ -21,7 +21,7 @@ the build's writer leaves it alone.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from functools import lru_cache
@@ -46,9 +46,6 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # `updated` of a feed that never had a
 LICENSE = ("Event texts from Wikipedia's Current events portal, "
            "CC BY-SA 4.0 (https://creativecommons.org/licenses/by-sa/4.0/)")
 CACHE = 65_536  # entries kept while one build makes many feeds (an event is in several)
-
-Extra = Callable[[Store, Settings, Path, "Writer"], int]
-
 
 def guid(event_id: str) -> str:
     """The id an event keeps in every feed, whatever its wording or path."""
@@ -247,37 +244,9 @@ class FeedMaker:
         return files
 
 
-def feeds(store: Store, settings: Settings, outdir: Path, writer: Writer, *, full: bool = False,
-          names: Iterable[tuple[str, str]] | None = None) -> int:
-    """Build extra: the root feeds always; the feeds of the stories and entities in `names`
-    (("story" | "entity", title) pairs), by default of those whose pages the build rendered
-    (every one on a full build). Returns the feeds made."""
-    maker = FeedMaker(store, settings)
-    made = maker.root()
+def root_feeds(store: Store, settings: Settings, outdir: Path, writer: Writer) -> int:
+    """Build extra: the root feeds (the build makes each story's and entity's feeds with
+    its pages). Returns the feeds made."""
+    made = FeedMaker(store, settings).root()
     writer.write_many(made)
-    count = len(made)
-    if names is None:
-        if full or writer.timelines is None:  # a full build: every timeline
-            names = [("story", n) for n in sorted(maker.story_slug)]
-            names += [("entity", n) for n in sorted(maker.entity_slug)]
-        else:  # exactly the timelines whose pages this build rendered
-            names = sorted(writer.timelines)
-    batch: list[tuple[str, bytes]] = []
-    for kind, name in names:
-        batch += maker.timeline(kind, name)
-        if len(batch) >= 400:
-            writer.write_many(batch)
-            count += len(batch)
-            batch = []
-    writer.write_many(batch)
-    return count + len(batch)
-
-
-def feeds_extra(full: bool = False) -> Extra:
-    """`feeds` as a build extra for a build that is (or is not) forced to be full."""
-
-    def feeds_step(store: Store, settings: Settings, outdir: Path, writer: Writer) -> int:
-        return feeds(store, settings, outdir, writer, full=full)
-
-    feeds_step.__name__ = feeds_step.__qualname__ = "feeds"
-    return feeds_step
+    return len(made)

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 
 from .. import urls
 from ..pages import (
     AboutPage,
     DayPage,
+    EventItem,
     EventPage,
     FrontPage,
     MonthPage,
@@ -26,7 +28,7 @@ from ..pages import (
     SourcePage,
     TimelinePage,
 )
-from . import SiteInfo, absolute, href
+from . import Fragments, SiteInfo, absolute, href
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -116,11 +118,17 @@ def render(page: Page, site: SiteInfo) -> bytes:
 # -- helpers the templates use ------------------------------------------------------------
 
 
+_LISTED = Fragments()
+
+
+def listed(item: EventItem, dated: bool = False) -> Markup:
+    """An event as listed (the `event_item` macro), rendered once however often listed."""
+    return _LISTED.get((item.id, dated), item, lambda: _environment().get_template(
+        "macros.html").module.event_item(item, dated=dated))  # type: ignore[attr-defined]
+
+
 def link(path: str) -> str:
-    """Where an HTML page links a Ref's path: site pages get `.html`; outside URLs and
-    files that carry their own extension (feeds, the stylesheet) stay as they are."""
-    if "://" in path or path.startswith("#") or "." in path.rsplit("/", 1)[-1]:
-        return path
+    """Where an HTML page links a Ref's path (see `href`)."""
     return href(path, "html")
 
 
@@ -205,7 +213,7 @@ def _environment() -> Environment:
     )
     env.filters.update(link=link, clip=clip, long_date=long_date, weekday_date=weekday_date,
                        utc=utc, paragraphs=paragraphs)
-    env.globals.update(plural=plural, is_outside=is_outside)
+    env.globals.update(plural=plural, is_outside=is_outside, listed=listed)
     return env
 
 
@@ -275,29 +283,35 @@ def chart(page: TimelinePage) -> Chart | None:
     """Bars of events per week, or per run of weeks when there are more than MAX_BARS."""
     if not page.weekly or page.first_week is None:
         return None
-    weeks = len(page.weekly)
+    return _chart(page.name, page.first_week, tuple(page.weekly))
+
+
+@lru_cache(maxsize=64)  # every page of a timeline shows the same chart
+def _chart(name: str, first_week: date, weekly: tuple[int, ...]) -> Chart:
+    weeks = len(weekly)
     per = -(-weeks // MAX_BARS)
-    bins = [sum(page.weekly[i : i + per]) for i in range(0, weeks, per)]
+    bins = [sum(weekly[i : i + per]) for i in range(0, weeks, per)]
     peak = max(bins) or 1
     slot = CHART_WIDTH / max(len(bins), CHART_MIN_SLOTS)
     gap = slot * 0.2 if slot >= 4 else 0.0
     bars = []
     for n, count in enumerate(bins):
-        start = page.first_week + timedelta(weeks=n * per)
-        end = min(start + timedelta(weeks=per), page.first_week + timedelta(weeks=weeks))
+        if not count:
+            continue  # no bar, no label
+        start = first_week + timedelta(weeks=n * per)
+        end = min(start + timedelta(weeks=per), first_week + timedelta(weeks=weeks))
         if per == 1:
             label = f"Week of {long_date(start)}: {plural(count, 'event')}"
         else:
             label = (f"{long_date(start)} to {long_date(end - timedelta(days=1))}: "
                      f"{plural(count, 'event')}")
-        if count:
-            height = max(1.0, (CHART_HEIGHT - 2) * count / peak)
-            bars.append(Bar(round(n * slot + gap / 2, 2), round(CHART_HEIGHT - height, 2),
-                            round(slot - gap, 2), round(height, 2), label))
-    first = page.first_week
+        height = max(1.0, (CHART_HEIGHT - 2) * count / peak)
+        bars.append(Bar(round(n * slot + gap / 2, 2), round(CHART_HEIGHT - height, 2),
+                        round(slot - gap, 2), round(height, 2), label))
+    first = first_week
     last = first + timedelta(weeks=weeks, days=-1)
     unit = "week" if per == 1 else f"{per} weeks"
-    label = f"Events per {unit} about {page.name}, {long_date(first)} to {long_date(last)}"
+    label = f"Events per {unit} about {name}, {long_date(first)} to {long_date(last)}"
     busiest = max(range(len(bins)), key=lambda i: (bins[i], -i))
     busiest_start = first + timedelta(weeks=busiest * per)
     description = (

@@ -1,62 +1,97 @@
 """JSON pages: the page's fields as data, for programs.
 
-`page.to_data()` plus what a program needs to follow links without knowing the URL scheme:
-the absolute URLs of the page in every format (`urls`), the site (`site`), and an absolute
-`url` next to every link's `path`. No build time: an unchanged page must render to the same
-bytes in every build, so the static build rewrites only what changed.
+The page's fields as JSON types (dates as ISO strings) plus what a program needs to follow
+links without knowing the URL scheme: the absolute URLs of the page in every format
+(`urls`), the site (`site`), and an absolute `url` next to every link's `path`. No build
+time: an unchanged page must render to the same bytes in every build, so the static build
+rewrites only what changed.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from datetime import date
+from functools import cache, lru_cache
 from typing import Any
 
 from .. import urls
-from ..pages import Page, RedirectPage
-from . import SiteInfo, absolute
+from ..pages import SCHEMA_VERSION, EventItem, Page, RedirectPage, Ref
+from . import Fragments, SiteInfo, absolute
 
 FMT = "json"
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_LISTED = Fragments()
 
 
-def absolute_url(site: SiteInfo, path: str, fmt: str) -> str:
-    """The absolute URL of a site path in a format; a site file (a feed: its name has a
-    dot) keeps its own name, and outside URLs stay as they are."""
-    if "://" not in path and "." in path.rsplit("/", 1)[-1]:
-        return site.url + path
-    return absolute(site, path, fmt)
+class ListedData(dict):
+    """The data of an event item: shared by every page listing the event (so XML can
+    keep its element text too)."""
 
 
-def _linked(value: Any, site: SiteInfo, fmt: str) -> Any:
-    """Every object with a `path` gets the absolute `url` of that path right after it."""
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            out[key] = _linked(item, site, fmt)
-            if key == "path" and isinstance(item, str) and "url" not in value:
-                out["url"] = absolute_url(site, item, fmt)
-        return out
-    if isinstance(value, list):
-        if value and not isinstance(value[0], dict | list):
-            return value  # numbers or strings (weekly counts, formats): nothing to link
-        return [_linked(item, site, fmt) for item in value]
-    return value
+@cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    """A dataclass's fields in order, with a page's `kind` (a class variable) among them."""
+    return tuple(name for name in kind.__dataclass_fields__ if not name.startswith("_"))
+
+
+def _data(value: Any, link: Callable[[str], str]) -> Any:
+    """Dataclasses as dicts (fields in declaration order, an absolute `url` right after
+    every `path`), dates as ISO strings. One pass, dispatched on the exact type: this runs
+    for every link of every page."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is Ref:
+        return {"title": value.title, "path": value.path, "url": link(value.path)}
+    if kind is list or kind is tuple:
+        if not value or type(value[0]) in _SCALARS:
+            return list(value)  # counts (weekly), formats: plain already
+        return [_data(item, link) for item in value]
+    if kind is EventItem:  # listed on many pages: its data is made once per format
+        return _LISTED.get((value.id, link), value,
+                           lambda: ListedData(_fields_data(value, link)))
+    if kind is date:
+        return value.isoformat()
+    if kind is dict:
+        return {key: _data(item, link) for key, item in value.items()}
+    return _fields_data(value, link)  # a dataclass
+
+
+def _fields_data(value: Any, link: Callable[[str], str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in _field_names(type(value)):
+        item = getattr(value, name)
+        out[name] = _data(item, link)
+        if name == "path" and type(item) is str:
+            out["url"] = link(item)
+    return out
+
+
+@cache
+def _linker(site: SiteInfo, fmt: str) -> Callable[[str], str]:
+    """The function giving absolute URLs in `fmt`: one per site and format (so that it
+    can key the items made with it), remembering the URLs it made."""
+    return lru_cache(maxsize=1 << 16)(lambda path: absolute(site, path, fmt))
 
 
 def page_data(page: Page, site: SiteInfo, fmt: str = FMT) -> dict[str, Any]:
     """What the JSON and XML formats carry, with links to pages in `fmt`. Keys keep the
-    page's field order, so the same page always gives the same document."""
-    data = page.to_data()  # shared (pages.py caches it): read, never modify
+    page's field order, so the same page always gives the same document. Shared parts
+    (event items) may be the same objects in several pages' data: read, never modify."""
+    link = _linker(site, fmt)
+
     out: dict[str, Any] = {
-        "schema_version": data["schema_version"],
-        "kind": data["kind"],
-        "urls": {f: absolute_url(site, page.path, f) for f in urls.FORMATS},
+        "schema_version": SCHEMA_VERSION,
+        "kind": page.kind,
+        "urls": {f: absolute(site, page.path, f) for f in urls.FORMATS},
         "site": {"name": site.name, "url": site.url},
     }
-    for key, value in data.items():
-        if key not in out:
-            out[key] = _linked(value, site, fmt)
+    for name in _field_names(type(page)):  # the page's own path has its `urls` above
+        if name not in out:
+            out[name] = _data(getattr(page, name), link)
     if isinstance(page, RedirectPage):
-        out["target_url"] = absolute_url(site, page.target, fmt)
+        out["target_url"] = link(page.target)
     return out
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import date, datetime
+from functools import lru_cache
 
 from .. import urls
 from ..pages import (
@@ -25,7 +26,7 @@ from ..pages import (
     SourcePage,
     TimelinePage,
 )
-from . import SiteInfo, href
+from . import Fragments, SiteInfo, href
 
 FMT = "md"
 BARS = "▁▂▃▄▅▆▇█"  # a week's events, scaled to the busiest week
@@ -42,6 +43,7 @@ _SPACE = re.compile(r"\s+")
 _SAFE_SCHEMES = ("http://", "https://", "ftp://", "mailto:")
 
 
+@lru_cache(maxsize=1 << 17)  # titles and entity names recur on many pages
 def escape(text: str | None) -> str:
     """Text as Markdown that renders to exactly that text and never to markup or HTML:
     one line (a newline could start a block), no raw `<`."""
@@ -75,13 +77,11 @@ def _destination(url: str) -> str:
 
 
 def target(path: str) -> str:
-    """Where a link from a Markdown page goes: a site page's `.md` file, a site file
-    (a feed: its name has a dot) as it is, or an outside URL."""
-    if "://" not in path and "." in path.rsplit("/", 1)[-1]:
-        return path
+    """Where a link from a Markdown page goes (see `href`)."""
     return href(path, FMT)
 
 
+@lru_cache(maxsize=1 << 17)
 def link(title: str | None, path: str) -> str:
     """`[title](path.md)`; an outside URL with an unsafe scheme (javascript:) stays text."""
     text = escape(title) or escape(path)
@@ -133,8 +133,17 @@ def _section(title: str, lines: list[str]) -> list[str] | None:
 # -- pieces shared by listings ----------------------------------------------------------------
 
 
+_LISTED = Fragments()
+
+
 def event_block(item: EventItem, level: int, *, dated: bool = False) -> list[str]:
-    """An event in a listing: title linked, story chain, then description or context."""
+    """An event in a listing: title linked, story chain, then description or context.
+    Made once however often the event is listed (the list is shared: never modify it)."""
+    return _LISTED.get((item.id, level, dated), item,
+                       lambda: _event_block(item, level, dated=dated))
+
+
+def _event_block(item: EventItem, level: int, *, dated: bool) -> list[str]:
     heading = f"{'#' * level} {link(item.title, item.path)}"
     lines = [heading]
     if item.stories:

@@ -16,15 +16,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from lxml import etree
-
 from ..pages import Page
-from . import SiteInfo
-from .json import page_data
+from . import Fragments, SiteInfo
+from .json import ListedData, page_data
 
 FMT = "xml"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
-NIL = f"{{{XSI}}}nil"
 
 ITEM_NAMES = {
     "stories": "story",
@@ -47,6 +44,10 @@ ITEM_NAMES = {
 NUMBER_LISTS = frozenset({"weekly"})  # long lists of integers, written space-separated
 
 _INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Anything a text needs changed for: what XML forbids, markup characters, and `\r` (which
+# a parser would read back as `\n` unless written as a reference).
+_SPECIAL = re.compile("[&<>\r]|" + _INVALID.pattern)
+INDENT = "  "
 
 
 def clean(text: str) -> str:
@@ -54,39 +55,79 @@ def clean(text: str) -> str:
     return _INVALID.sub("", text)
 
 
-def _fill(element: etree._Element, value: Any, name: str) -> None:
-    if value is None:
-        element.set(NIL, "true")
-    elif isinstance(value, bool):
-        element.text = "true" if value else "false"
-    elif isinstance(value, int):
-        element.text = str(value)
-    elif isinstance(value, float):
-        element.text = repr(value)
-    elif isinstance(value, str):
-        element.text = clean(value) if _INVALID.search(value) else value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _fill(etree.SubElement(element, key), item, key)
-    elif isinstance(value, list) and name in NUMBER_LISTS:
-        element.text = " ".join(map(str, value))  # an XML Schema list: one element, not many
-    elif isinstance(value, list):
-        child = ITEM_NAMES.get(name, "item")
-        for item in value:
-            _fill(etree.SubElement(element, child), item, child)
+def _text(text: str) -> str:
+    """Text fit for element content."""
+    if not _SPECIAL.search(text):
+        return text  # the usual case: one scan
+    return (clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("\r", "&#13;"))
+
+
+_LISTED = Fragments()
+
+
+def _write(out: list[str], name: str, value: Any, depth: int) -> None:
+    """One element, indented, appended to `out`: text inline, children one per line.
+    Strings are built directly: an element tree costs more than the rest of the page."""
+    kind = type(value)
+    if kind is ListedData:  # an event item, listed on many pages: written once per depth
+        out.append(_LISTED.get((id(value), name, depth), value,
+                               lambda: _element(name, dict(value), depth)))
+        return
+    pad = INDENT * depth
+    if kind is dict or kind is list:
+        if not value:
+            out.append(f"{pad}<{name}/>\n")
+        elif kind is list and name in NUMBER_LISTS:  # an XML Schema list: one element
+            out.append(f"{pad}<{name}>{' '.join(map(str, value))}</{name}>\n")
+        else:
+            out.append(f"{pad}<{name}>\n")
+            inner = pad + INDENT
+            child = ITEM_NAMES.get(name, "item")
+            pairs = value.items() if kind is dict else ((child, item) for item in value)
+            for key, item in pairs:
+                if type(item) is str:  # most children: written here, not by a call
+                    text = _text(item) if _SPECIAL.search(item) else item
+                    out.append(f"{inner}<{key}>{text}</{key}>\n")
+                else:
+                    _write(out, key, item, depth + 1)
+            out.append(f"{pad}</{name}>\n")
     else:
-        raise TypeError(f"{name}: cannot write {type(value).__name__} as XML")
+        out.append(f"{pad}{_scalar(name, value)}\n")
+
+
+def _scalar(name: str, value: Any) -> str:
+    kind = type(value)
+    if value is None:
+        return f'<{name} xsi:nil="true"/>'
+    if kind is str:
+        return f"<{name}>{_text(value)}</{name}>"
+    if kind is bool:
+        return f"<{name}>{'true' if value else 'false'}</{name}>"
+    if kind is int:
+        return f"<{name}>{value}</{name}>"
+    if kind is float:
+        return f"<{name}>{value!r}</{name}>"
+    raise TypeError(f"{name}: cannot write {kind.__name__} as XML")
+
+
+def _element(name: str, value: Any, depth: int) -> str:
+    out: list[str] = []
+    _write(out, name, value, depth)
+    return "".join(out)
 
 
 def render(page: Page, site: SiteInfo) -> bytes:
-    """UTF-8 XML with a declaration; links point to the XML pages."""
+    """UTF-8 XML with a declaration, indented; links point to the XML pages."""
     data = page_data(page, site, FMT)
-    root = etree.Element("page", nsmap={"xsi": XSI})
-    root.set("schema_version", str(data.pop("schema_version")))
-    root.set("kind", data.pop("kind"))
-    page_urls = etree.SubElement(root, "urls")
+    out = ["<?xml version='1.0' encoding='UTF-8'?>\n",
+           f'<page xmlns:xsi="{XSI}" schema_version="{data.pop("schema_version")}" '
+           f'kind="{data.pop("kind")}">\n',  # both are names, nothing to escape
+           f"{INDENT}<urls>\n"]
     for fmt, url in data.pop("urls").items():
-        etree.SubElement(page_urls, "url", format=fmt).text = clean(url)
+        out.append(f'{INDENT * 2}<url format="{fmt}">{_text(url)}</url>\n')
+    out.append(f"{INDENT}</urls>\n")
     for key, value in data.items():
-        _fill(etree.SubElement(root, key), value, key)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+        _write(out, key, value, 1)
+    out.append("</page>\n")
+    return "".join(out).encode("utf-8")

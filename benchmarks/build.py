@@ -7,12 +7,16 @@ event reworded). The search index (Pagefind) is timed apart, with --search.
 
     python benchmarks/build.py                 # 150,000 events
     python benchmarks/build.py --events 20000 --workers 1
+    python benchmarks/build.py --out /dev/shm   # in memory: rendering without the disk
+
+CPU user is the rendering, CPU sys mostly the file system's work for the writes.
 """
 
 from __future__ import annotations
 
 import argparse
 import resource
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -20,6 +24,13 @@ from pathlib import Path
 from synthetic import make_archive
 
 from newscontext import Archive, Settings
+
+
+def cpu_seconds() -> tuple[float, float]:
+    """User and system CPU time of this process and its finished children."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + children.ru_utime, own.ru_stime + children.ru_stime
 
 
 def peak_mb() -> float:
@@ -33,6 +44,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=150_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--search", action="store_true", help="also time the search index")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="folder to build the site in (default: a temporary one; "
+                             "/dev/shm/... takes the disk out of the figures)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(db=Path(tmp) / "synthetic.sqlite3", workers=args.workers)
@@ -42,10 +56,19 @@ def main() -> None:
             archive.relate()
             print(f"synthetic archive: {count} events, related lists made, "
                   f"in {time.perf_counter() - started:.0f} s")
-            out = Path(tmp) / "site"
+            out = (args.out or Path(tmp)) / "newscontext-benchmark-site"
+            if out.exists():
+                raise SystemExit(f"{out} exists: give an empty place with --out")
             rows = []
-            rows.append(("full build", archive.build(out, search=False)))
-            rows.append(("again, nothing changed", archive.build(out, search=False)))
+
+            def timed(label: str, **options: bool) -> None:
+                user, system = cpu_seconds()
+                report = archive.build(out, **options)
+                after = cpu_seconds()
+                rows.append((label, report, after[0] - user, after[1] - system))
+
+            timed("full build", search=False)
+            timed("again, nothing changed", search=False)
             first_day = archive.store.conn.execute("SELECT MIN(date) FROM events").fetchone()[0]
             with archive.store.transaction():
                 change = archive.store.next_change()
@@ -53,17 +76,19 @@ def main() -> None:
                     "UPDATE events SET text = text || ' (updated)', change_seq = ? "
                     "WHERE id = (SELECT id FROM events WHERE date = ? ORDER BY position "
                     "LIMIT 1)", (change, first_day))
-            rows.append((f"after one day ({first_day}) changed",
-                         archive.build(out, search=False)))
+            timed(f"after one day ({first_day}) changed", search=False)
             if args.search:
-                rows.append(("search index (Pagefind), full", archive.build(out, full=False)))
+                timed("search index (Pagefind), full")
             files = sum(1 for p in out.rglob("*") if p.is_file())
+            size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+            if args.out:
+                shutil.rmtree(out)
         print(f"{'build':32} {'pages':>8} {'written':>9} {'unchanged':>10} {'seconds':>8} "
-              f"{'pages/s':>8}")
-        for label, r in rows:
+              f"{'files/s':>8} {'CPU user':>9} {'CPU sys':>8}")
+        for label, r, user, system in rows:
             print(f"{label:32} {r.pages:8d} {r.written:9d} {r.unchanged:10d} {r.seconds:8.2f} "
-                  f"{r.pages / r.seconds:8.0f}")
-        print(f"files in the site: {files}; workers: {args.workers}; "
+                  f"{r.written / r.seconds:8.0f} {user:9.1f} {system:8.1f}")
+        print(f"files in the site: {files} ({size / 1e9:.1f} GB); workers: {args.workers}; "
               f"peak memory (max RSS of a process): {peak_mb():.0f} MB")
 
 

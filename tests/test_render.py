@@ -31,6 +31,7 @@ from newscontext.site.pages import (
     TimelinePage,
 )
 from newscontext.site.render import SiteInfo, markdown
+from newscontext.site.render import html as html_render
 from newscontext.site.render import json as json_render
 from newscontext.site.render import xml as xml_render
 
@@ -44,6 +45,8 @@ CONTEXT = ["Deir ez-Zor", "Islamic State of Iraq and the Levant", "Syrian Army",
            "Syrian Civil War", "Syrian Observatory for Human Rights"]
 DESCRIPTION = "Fighting between Syrian army & Islamic State kills scores"
 IMAGE = "http://images.jpost.com/image/upload/f_auto,fl_lossy/t_Article2016_ControlFaceDetect/336000"
+RENDERERS = {"html": html_render.render, "md": markdown.render, "json": json_render.render,
+             "xml": xml_render.render}
 MD_LINK = re.compile(r"\]\(([^)\s]*(?:\([^)\s]*\)[^)\s]*)*)\)")
 
 
@@ -269,6 +272,41 @@ def test_timeline_page(built: Built):
     assert f"- [{first.entity.title}]({first.entity.path}.md) ({first.events})" in text
 
 
+def test_timeline_pages_hold_every_event_once(built: Built, monkeypatch):
+    """Numbered pages count from the oldest event, so a new event never shifts them; the
+    main page shows the newest. Small pages, so the fixture's story needs several."""
+    monkeypatch.setattr("newscontext.site.pages.PAGE_SIZE", 4)
+    pages = Pages(built.archive.store, built.archive.settings)
+    name = "Syrian Civil War"
+    everything = [i for i, *_ in pages.story_events(name)]  # newest first
+    assert len(everything) == 9
+    assert pages.timeline_pages("story", name) == [None, 1, 2, 3]
+    main = pages.timeline("story", name)
+    numbered = [pages.timeline("story", name, n) for n in (1, 2, 3)]
+    assert [e.id for e in main.events] == everything[:4]
+    assert [len(p.events) for p in numbered] == [4, 4, 1]
+    assert [e.id for p in reversed(numbered) for e in p.events] == everything
+    assert numbered[0].title == f"{name} (page 1 of 3)"
+    assert numbered[0].path == "/stories/syrian-civil-war/page/1"
+    assert [r.path for r in main.pages] == [p.path for p in numbered]
+    assert main.weekly == numbered[2].weekly and sum(main.weekly) == 9  # shared: whole story
+    again = Pages(built.archive.store, built.archive.settings).timeline("story", name, 2)
+    assert again == numbered[1]  # the same page whatever was made before it
+
+
+def test_a_listed_event_made_anew_is_rendered_anew(built: Built):
+    """Listings are rendered once per event item and reused: an item made again (its
+    event changed) must not show the old rendering."""
+    page = next(p for p in built.every if isinstance(p, TimelinePage) and p.events)
+    before = {f: r(page, SITE) for f, r in RENDERERS.items()}
+    item = replace(page.events[0], title="A new wording of the event")
+    changed = replace(page, events=[item, *page.events[1:]])
+    for fmt, render in RENDERERS.items():
+        after = render(changed, SITE)
+        assert b"A new wording of the event" in after, fmt
+        assert render(page, SITE) == before[fmt], fmt  # the first item still as it was
+
+
 def test_source_page_shows_an_excerpt_unless_full_text_is_published(built: Built):
     page = next(p for p in built.every if isinstance(p, SourcePage))
     text = md(page)
@@ -366,6 +404,17 @@ def test_xml_drops_characters_xml_cannot_hold(built: Built):
     page = replace(built.pages.event(built.sohr.id), title="bell\x07 and\x00 null\ufffe")
     root = etree.fromstring(xml_render.render(page, SITE))
     assert root.findtext("title") == "bell and null"
+
+
+def test_xml_text_reads_back_exactly(built: Built):
+    text = 'AT&T <b>bold</b> "quoted" ]]> a\r\nb &amp; 𝕏'
+    page = replace(built.pages.event(built.sohr.id), title=text, description="",
+                   category=None)
+    root = etree.fromstring(xml_render.render(page, SITE))
+    assert root.findtext("title") == text
+    assert root.find("description").text is None and len(root.find("description")) == 0
+    assert root.find("category").get(f"{{{xml_render.XSI}}}nil") == "true"
+    assert [e.tag for e in root.find("related/item/shared")] == ["entity"] * 5
 
 
 def test_json_carries_absolute_urls(built: Built):

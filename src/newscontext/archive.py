@@ -234,10 +234,9 @@ class Archive:
         and, with `search`, the search index (when its pages changed)."""
         from .site.build import build  # Jinja2 and feedgen load only for a build
         from .site.redirects import redirects
-        from .site.render.feeds import root_feeds
         from .site.render.search import search_extra, search_page
         from .site.render.sitemap import sitemap
 
-        extras = [root_feeds, sitemap, redirects,
+        extras = [sitemap, redirects,
                   search_extra(full) if search else search_page]  # search: last
         return build(self.store, self.settings, Path(outdir), full=full, extras=extras)

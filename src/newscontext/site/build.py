@@ -60,10 +60,14 @@ class Manifest:
         self.conn = sqlite3.connect(folder / "manifest.sqlite3", isolation_level=None)
         self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.execute("CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, "
-                          "sha256 TEXT NOT NULL) WITHOUT ROWID")
+                          "sha256 TEXT NOT NULL, changed_at TEXT) WITHOUT ROWID")
+        columns = {row[1] for row in self.conn.execute("PRAGMA table_info(files)")}
+        if "changed_at" not in columns:  # a manifest of an earlier version
+            self.conn.execute("ALTER TABLE files ADD COLUMN changed_at TEXT")
         self.conn.execute("CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT)")
-        self.pending: list[tuple[str, str]] = []
+        self.pending: list[tuple[str, str, str]] = []
         self._empty: bool | None = None
+        self.stamp = utc_now()  # when the files recorded now changed (the build's time)
 
     def state(self) -> dict[str, str]:
         return dict(self.conn.execute("SELECT key, value FROM state").fetchall())
@@ -92,17 +96,26 @@ class Manifest:
         return self._empty
 
     def record(self, path: str, digest: str) -> None:
-        self.pending.append((path, digest))
+        self.pending.append((path, digest, self.stamp))
         if len(self.pending) >= 5000:
             self.flush()
 
     def flush(self) -> None:
         if self.pending:
             self.conn.execute("BEGIN")
-            self.conn.executemany("INSERT OR REPLACE INTO files (path, sha256) VALUES (?, ?)",
-                                  self.pending)
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO files (path, sha256, changed_at) VALUES (?, ?, ?)",
+                self.pending)
             self.conn.execute("COMMIT")
             self.pending.clear()
+
+    def files(self, suffix: str) -> list[tuple[str, str | None]]:
+        """(path, when its content last changed) of the files written with this suffix,
+        by path; the time is None for files recorded before times were kept."""
+        self.flush()
+        return self.conn.execute(
+            "SELECT path, changed_at FROM files WHERE path LIKE ? ORDER BY path",
+            (f"%{suffix}",)).fetchall()
 
     def close(self) -> None:
         self.flush()
@@ -200,8 +213,10 @@ class Plan:
         yield from self.redirects(None)
 
     def fixed(self) -> Iterator[Job]:
+        """The pages any change reaches: the front and about pages and the root feeds."""
         yield ("front",)
         yield ("about",)
+        yield ("feed", "root", "")
 
     def redirects(self, days: Iterable[str] | None) -> Iterator[Job]:
         for day, slug, event_id in self.store.old_event_paths(days):
@@ -304,9 +319,12 @@ def _render_jobs(pages: Pages, plan: Plan, jobs: list[Job], formats: tuple[str, 
     for job in jobs:
         try:
             if job[0] == "feed":
-                feeds = feeds or FeedMaker(pages.store, settings)
-                batch += feeds.timeline(job[1], job[2])
-                made += 1
+                feeds = feeds or FeedMaker(pages.store, settings, pages)
+                if job[1] == "root":
+                    batch += feeds.root()
+                else:
+                    batch += feeds.timeline(job[1], job[2])
+                    made += 1
             else:
                 page = render_job(pages, plan, job)
                 done += 1
@@ -376,19 +394,23 @@ def _build(store: Store, settings: Settings, outdir: Path, *, full: bool,
     full = full or not state
     change_seq = store.meta_int("change_seq")
     related_seq = store.meta_int("related_seq")
-    stamp = utc_now()
+    stamp = manifest.stamp
     since = int(state.get("change_seq", -1))
     with store.transaction():
         store.rebuild_entities(unique_slug)
-        store.assign_story_slugs(unique_slug)
-        changed = set(store.changed_events(-1 if full else since))
-        cited = set() if full else store.events_citing(
-            store.articles_since(state.get("articles", "")))
-        days = sorted({date.fromisoformat(d) for d in store.slug_dates(changed)}
-                      | {a.event.date for a in map(store.event, changed) if a})
+        changed: set[str] = set()
+        cited: set[str] = set()
+        if full:  # every page is rendered: no need to know what changed
+            store.assign_story_slugs(unique_slug)
+            days = [date.fromisoformat(d) for d, _ in store.day_counts()]
+        else:
+            changed = set(store.changed_events(since))
+            store.assign_story_slugs(unique_slug, changed)  # new headings come with changes
+            cited = store.events_citing(store.articles_since(state.get("articles", "")))
+            days = sorted({date.fromisoformat(d) for d in store.slug_dates(changed)}
+                          | {day for _, day in store.headlines(changed).values()})
         moved: set[str] = set()
-        every_day = [date.fromisoformat(d) for d, _ in store.day_counts()]
-        for day in (every_day if full else days):
+        for day in days:
             moved |= store.assign_event_slugs(day, unique_slug, slugify)
     pages = Pages(store, settings)
     plan = Plan(store, pages)

@@ -23,7 +23,7 @@ SCHEMA_VERSION = 1
 PAGE_SIZE = 50  # events per timeline page
 COOCCURRING = 12  # entities listed as found most often with a story or entity
 FRONT_DAYS = 3
-ITEMS_KEPT = 50_000  # event listing items a build keeps made (each is listed ~8 times)
+ITEMS_KEPT = 20_000  # event listing items a build keeps made (each is listed ~8 times)
 EXCERPT_WORDS = 80  # of a source article's text shown when full text is not published
 
 

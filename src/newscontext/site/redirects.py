@@ -23,9 +23,10 @@ MAP = "_redirects"
 
 def redirect_map(store: Store) -> dict[str, str]:
     """Old path -> current path, for the extensionless path and each format's file."""
-    where = store.event_slugs()
+    old_paths = store.old_event_paths()
+    where = store.event_slugs({event_id for _, _, event_id in old_paths})
     found: dict[str, str] = {}
-    for day, slug, event_id in store.old_event_paths():
+    for day, slug, event_id in old_paths:
         old = urls.event_path(day, slug)
         new = urls.event_path(*where[event_id]) if event_id in where else urls.FRONT
         if old == new:

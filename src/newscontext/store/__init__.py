@@ -626,10 +626,15 @@ class Store(ArticlesStore):
 
     # -- publishing --------------------------------------------------------------------------
 
-    def event_slugs(self) -> dict[str, tuple[str, str]]:
-        """Event id -> (date, slug) of its current path."""
-        return {row[0]: (row[1], row[2]) for row in self.conn.execute(
-            "SELECT event_id, date, slug FROM event_slugs WHERE current = 1")}
+    def event_slugs(self, event_ids: Iterable[str] | None = None) -> dict[str, tuple[str, str]]:
+        """Event id -> (date, slug) of its current path (of every event, or of these)."""
+        sql = "SELECT event_id, date, slug FROM event_slugs WHERE current = 1"
+        if event_ids is None:
+            rows = self.conn.execute(sql)
+        else:
+            rows = self.conn.execute(sql + " AND event_id IN (SELECT value FROM json_each(?))",
+                                     (json.dumps(list(event_ids)),))
+        return {row[0]: (row[1], row[2]) for row in rows}
 
     def old_event_paths(self, days: Iterable[str] | None = None) -> list[tuple[str, str, str]]:
         """(date, slug, event id) of paths an event was published at before."""
@@ -685,14 +690,20 @@ class Store(ArticlesStore):
     def story_slugs(self) -> dict[str, str]:
         return dict(self.conn.execute("SELECT title, slug FROM stories").fetchall())
 
-    def assign_story_slugs(self, make_slug: Callable[[str, set[str]], str]) -> int:
-        """Slugs for story headings that have none yet; existing slugs never change."""
+    def assign_story_slugs(self, make_slug: Callable[[str, set[str]], str],
+                           event_ids: Iterable[str] | None = None) -> int:
+        """Slugs for story headings that have none yet (under any event, or under these);
+        existing slugs never change."""
         known = self.story_slugs()
         taken = set(known.values())
         rows = []
-        for (title,) in self.conn.execute(
-            "SELECT DISTINCT json_extract(s.value, '$.text') FROM events e, json_each(e.stories) s"
-        ).fetchall():
+        sql = ("SELECT DISTINCT json_extract(s.value, '$.text') "
+               "FROM events e, json_each(e.stories) s")
+        params: tuple[str, ...] = ()
+        if event_ids is not None:
+            sql += " WHERE e.id IN (SELECT value FROM json_each(?))"
+            params = (json.dumps(list(event_ids)),)
+        for (title,) in self.conn.execute(sql, params).fetchall():
             if title and title not in known:
                 slug = make_slug(title, taken)
                 taken.add(slug)

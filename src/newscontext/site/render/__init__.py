@@ -43,7 +43,7 @@ class Fragments:
     A piece is found by a key and kept with the object it was made from: an entry made
     from another object with the same key (a page rebuilt since) is made again."""
 
-    def __init__(self, limit: int = 50_000):
+    def __init__(self, limit: int = 20_000):
         self.limit = limit
         self.kept: dict[Hashable, tuple[object, Any]] = {}
 

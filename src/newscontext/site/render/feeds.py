@@ -25,7 +25,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from feedgen.feed import FeedGenerator
@@ -37,7 +36,7 @@ from ...store import Store
 from .. import urls
 
 if TYPE_CHECKING:
-    from ..build import Writer
+    from ..pages import Pages
 
 ROOT_ENTRIES = 100
 TIMELINE_ENTRIES = 50
@@ -45,7 +44,7 @@ TITLE_CHARS = 110  # of an entry's title; its summary and content keep the whole
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # `updated` of a feed that never had an entry
 LICENSE = ("Event texts from Wikipedia's Current events portal, "
            "CC BY-SA 4.0 (https://creativecommons.org/licenses/by-sa/4.0/)")
-CACHE = 65_536  # entries kept while one build makes many feeds (an event is in several)
+CACHE = 20_000  # entries kept while one build makes many feeds (an event is in several)
 
 def guid(event_id: str) -> str:
     """The id an event keeps in every feed, whatever its wording or path."""
@@ -93,13 +92,17 @@ class FeedMaker:
     """Makes feeds from the store. Slug tables are read once; entries are cached, since
     one event appears in the feeds of its stories and of each of its entities."""
 
-    def __init__(self, store: Store, settings: Settings):
+    def __init__(self, store: Store, settings: Settings, pages: Pages | None = None):
         self.store = store
         self.base = settings.site_url.rstrip("/")
-        self.event_where = store.event_slugs()
-        self.story_slug = store.story_slugs()
+        if pages is not None:  # the build's own tables: read once, shared
+            self.event_where, self.story_slug = pages.event_where, pages.story_slug
+            self.entity_slug = pages.entity_slug
+        else:
+            self.event_where = store.event_slugs()
+            self.story_slug = store.story_slugs()
+            self.entity_slug = store.entity_slugs()
         self._stories: dict[str, list[tuple[str, str, int]]] | None = None
-        self.entity_slug = store.entity_slugs()
         self.entry = lru_cache(maxsize=CACHE)(self._entry)
 
     def url(self, path: str, ext: str = "html") -> str:
@@ -242,11 +245,3 @@ class FeedMaker:
             fg.link(href=page, rel="alternate", type="text/html")
             files.append((path.lstrip("/"), method(pretty=True)))
         return files
-
-
-def root_feeds(store: Store, settings: Settings, outdir: Path, writer: Writer) -> int:
-    """Build extra: the root feeds (the build makes each story's and entity's feeds with
-    its pages). Returns the feeds made."""
-    made = FeedMaker(store, settings).root()
-    writer.write_many(made)
-    return len(made)

@@ -54,10 +54,12 @@ class BuildReport:
 class Manifest:
     """Content hash of every file the build wrote, and the state of the last build."""
 
-    def __init__(self, outdir: Path):
+    def __init__(self, outdir: Path, stamp: str | None = None):
         folder = outdir / STATE_DIR
         folder.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(folder / "manifest.sqlite3", isolation_level=None)
+        # Build processes record their files at once: each waits for the other's batch.
+        self.conn = sqlite3.connect(folder / "manifest.sqlite3", isolation_level=None,
+                                    timeout=120)
         self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.execute("CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, "
                           "sha256 TEXT NOT NULL, changed_at TEXT) WITHOUT ROWID")
@@ -67,7 +69,7 @@ class Manifest:
         self.conn.execute("CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT)")
         self.pending: list[tuple[str, str, str]] = []
         self._empty: bool | None = None
-        self.stamp = utc_now()  # when the files recorded now changed (the build's time)
+        self.stamp = stamp or utc_now()  # when the files recorded now changed: the build's time
 
     def state(self) -> dict[str, str]:
         return dict(self.conn.execute("SELECT key, value FROM state").fetchall())
@@ -177,7 +179,7 @@ class Plan:
     def __init__(self, store: Store, pages: Pages):
         self.store = store
         self.pages = pages
-        self.counts = dict(store.day_counts())
+        self.counts = dict(pages.day_counts())
         self.days = [date.fromisoformat(d) for d in self.counts]
         self._day_index = {d: i for i, d in enumerate(self.days)}
         self._cited: dict[str, list[tuple[str, str, str]]] | None = None
@@ -198,6 +200,7 @@ class Plan:
         return sorted({(d.year, d.month) for d in self.days})
 
     def everything(self) -> Iterator[Job]:
+        self.pages.read_everything()
         yield from self.fixed()
         for day in self.days:
             yield ("day", day)
@@ -340,25 +343,24 @@ def _render_jobs(pages: Pages, plan: Plan, jobs: list[Job], formats: tuple[str, 
     return done, made
 
 
-def _build_share(share: tuple[int, int]
-                 ) -> tuple[tuple[int, int], int, int, list[tuple[str, str]]]:
-    """One process's part of a build: every n-th page, from its own store connection."""
+def _build_share(share: tuple[int, int]) -> tuple[tuple[int, int], int, int]:
+    """One process's part of a build: every n-th page, from its own store connection,
+    recording what it wrote in the manifest itself (a file's record is true once the
+    file is written; the build's state is saved by the main process, last)."""
     assert _WORK is not None
-    db, settings, outdir, formats, site, jobs = _WORK
+    db, settings, outdir, formats, site, jobs, stamp = _WORK
     index, count = share
     store = Store(db)
+    manifest = Manifest(outdir, stamp)
     try:
         pages = Pages(store, settings)
         plan = Plan(store, pages)
-        manifest = Manifest(outdir)
-        records: list[tuple[str, str]] = []
-        manifest.record = lambda name, digest: records.append((name, digest))  # type: ignore[method-assign]
         writer = Writer(outdir, manifest)
         done = _render_jobs(pages, plan, jobs[index::count], formats, site, writer,
                             settings)
-        manifest.conn.close()
-        return done, writer.written, writer.unchanged, records
+        return done, writer.written, writer.unchanged
     finally:
+        manifest.close()
         store.close()
 
 
@@ -425,21 +427,18 @@ def _build(store: Store, settings: Settings, outdir: Path, *, full: bool,
     writer = Writer(outdir, manifest)
     report = BuildReport(full=full)
     if settings.workers > 1 and len(jobs) >= PARALLEL_FROM:
-        # Pages are independent: each process renders and writes its share; the manifest
-        # (one writer) records what they wrote.
+        # Pages are independent: each process renders, writes and records its share.
         global _WORK
-        _WORK = (store.path, settings, outdir, formats, site, jobs)
+        _WORK = (store.path, settings, outdir, formats, site, jobs, manifest.stamp)
         shares = [(w, settings.workers) for w in range(settings.workers)]
         try:
             with ProcessPoolExecutor(settings.workers,
                                      mp_context=multiprocessing.get_context("fork")) as pool:
-                for done, written, unchanged, records in pool.map(_build_share, shares):
+                for done, written, unchanged in pool.map(_build_share, shares):
                     report.pages += done[0]
                     report.feeds += done[1]
                     writer.written += written
                     writer.unchanged += unchanged
-                    for name, digest in records:
-                        manifest.record(name, digest)
         finally:
             _WORK = None
     else:

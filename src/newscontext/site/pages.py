@@ -258,14 +258,29 @@ class Pages:
         # An event is listed on its day and on every story and entity page it belongs to:
         # its item is made once (and kept while ITEMS_KEPT allows).
         self._items: dict[str, EventItem] = {}
-        self._stories: dict[str, list[tuple[str, str, int]]] | None = None
+        self._stories: dict[str, list[tuple[str, str, int]]] = {}
+        self._entity_counts: dict[str, int] = {}
+        self._everything = False  # every story's events and entity's count read
+        self._day_counts: list[tuple[str, int]] | None = None
         self._timeline: tuple[tuple[str, str], _Timeline] | None = None
-        self._entity_counts: dict[str, int] | None = None
+
+    def day_counts(self) -> list[tuple[str, int]]:
+        """(date, live events) of every day with events, oldest first (read once)."""
+        if self._day_counts is None:
+            self._day_counts = self.store.day_counts()
+        return self._day_counts
+
+    def read_everything(self) -> None:
+        """Read every story's events and every entity's count in one pass each (for a
+        full build: one query per timeline would read the events thousands of times)."""
+        self._stories = self.store.story_members()
+        self._entity_counts = self.store.entity_event_counts()
+        self._everything = True
 
     def story_events(self, name: str) -> list[tuple[str, str, int]]:
-        """A story's events, newest first (all stories read in one pass, once per build)."""
-        if self._stories is None:
-            self._stories = self.store.story_members()
+        """A story's events, newest first."""
+        if name not in self._stories and not self._everything:
+            self._stories[name] = self.store.story_members([name]).get(name, [])
         return self._stories.get(name, [])
 
     # -- references --------------------------------------------------------------------
@@ -443,11 +458,15 @@ class Pages:
         if timeline == "story":
             total = len(self.story_events(name))
         else:
-            if self._entity_counts is None:  # every entity's count in one query
-                self._entity_counts = self.store.entity_event_counts()
+            if name not in self._entity_counts and not self._everything:
+                self._entity_counts.update(self.store.entity_event_counts([name]))
             total = self._entity_counts.get(name, 0)
         count = -(-total // PAGE_SIZE)
         return [None] + (list(range(1, count + 1)) if count > 1 else [])
+
+    def timeline_events(self, timeline: str, name: str) -> list[tuple[str, str, int]]:
+        """(event id, date, position) of a story's or entity's events, newest first."""
+        return self._whole_timeline(timeline, name).rows
 
     def _whole_timeline(self, timeline: str, name: str) -> _Timeline:
         """What every page of a timeline shares, kept for the next page of the same one
@@ -506,7 +525,7 @@ class Pages:
         )
 
     def about(self) -> AboutPage:
-        counts = self.store.day_counts()
+        counts = self.day_counts()
         return AboutPage(
             path=urls.ABOUT, title="About newscontext and its API",
             days=len(counts), events=sum(n for _, n in counts),

@@ -603,7 +603,17 @@ class Store(ArticlesStore):
             )
         gone = [(event_id,) for event_id in current.keys() - seen]
         self.conn.executemany("DELETE FROM related WHERE event_id = ?", gone)
+        self._index_shown([event_id for event_id, _ in changed], gone)
         return len(changed) + len(gone)
+
+    def _index_shown(self, changed: list[str], gone: list[tuple[str]]) -> None:
+        """Keep `related_shown` (who shows whom) in step with the lists just written."""
+        stale = [(event_id,) for event_id in changed] + gone
+        self.conn.executemany("DELETE FROM related_shown WHERE event_id = ?", stale)
+        self.conn.execute(
+            "INSERT OR IGNORE INTO related_shown (shown_id, event_id) "
+            "SELECT json_extract(j.value, '$.id'), r.event_id FROM related r, json_each(r.items) j "
+            "WHERE r.event_id IN (SELECT value FROM json_each(?))", (json.dumps(changed),))
 
     @staticmethod
     def _related(raw: str | None) -> list[Related]:
@@ -721,11 +731,17 @@ class Store(ArticlesStore):
         """Story heading -> its events (as events_with_story), for many stories in one
         pass over the events (a query per story would read every event each time)."""
         wanted = None if titles is None else set(titles)
+        sql = ("SELECT DISTINCT json_extract(s.value, '$.text'), e.id, e.date, e.position "
+               "FROM events e, json_each(e.stories) s ")
+        params: list[str] = []
+        if wanted is not None and len(wanted) <= 20:
+            # A few stories (an incremental build): only events whose stored headings hold
+            # one of the titles as a JSON string are opened, not every event's headings.
+            sql += "WHERE " + " OR ".join("instr(e.stories, ?) > 0" for _ in wanted) + " "
+            params = [json.dumps(title, ensure_ascii=False) for title in wanted]
         members: dict[str, list[tuple[str, str, int]]] = {}
         for story, event_id, day, position in self.conn.execute(
-            "SELECT DISTINCT json_extract(s.value, '$.text'), e.id, e.date, e.position "
-            "FROM events e, json_each(e.stories) s "
-            "ORDER BY e.date DESC, e.position DESC, e.id DESC"
+            sql + "ORDER BY e.date DESC, e.position DESC, e.id DESC", params
         ):
             if wanted is None or story in wanted:
                 members.setdefault(story, []).append((event_id, day, position))
@@ -739,10 +755,15 @@ class Store(ArticlesStore):
             "JOIN events e ON e.id = x.event_id WHERE x.entity = ? "
             "ORDER BY e.date DESC, e.position DESC, e.id DESC", (title,))]
 
-    def entity_event_counts(self) -> dict[str, int]:
-        """Entity -> how many events (removed ones too) have it in their context."""
+    def entity_event_counts(self, titles: Iterable[str] | None = None) -> dict[str, int]:
+        """Entity -> how many events (removed ones too) have it in their context (every
+        entity, or these)."""
+        sql = "SELECT entity, COUNT(DISTINCT event_id) FROM event_entities "
+        if titles is None:
+            return dict(self.conn.execute(sql + "GROUP BY entity"))
         return dict(self.conn.execute(
-            "SELECT entity, COUNT(DISTINCT event_id) FROM event_entities GROUP BY entity"))
+            sql + "WHERE entity IN (SELECT value FROM json_each(?)) GROUP BY entity",
+            (json.dumps(list(titles)),)))
 
     def changed_events(self, since: int) -> list[str]:
         return [row[0] for row in self.conn.execute(
@@ -754,14 +775,9 @@ class Store(ArticlesStore):
 
     def related_mentioning(self, event_ids: Iterable[str]) -> set[str]:
         """Events whose related list shows one of these events (its title is on them)."""
-        ids = list(event_ids)
-        found: set[str] = set()
-        for start in range(0, len(ids), 200):
-            chunk = ids[start : start + 200]
-            where = " OR ".join("instr(items, ?) > 0" for _ in chunk)
-            found |= {row[0] for row in self.conn.execute(
-                f"SELECT event_id FROM related WHERE {where}", [f'"{i}"' for i in chunk])}
-        return found
+        return {row[0] for row in self.conn.execute(
+            "SELECT DISTINCT event_id FROM related_shown "
+            "WHERE shown_id IN (SELECT value FROM json_each(?))", (json.dumps(list(event_ids)),))}
 
     def slug_dates(self, event_ids: Iterable[str]) -> set[str]:
         """Every day an event was ever published under (moves leave the old day behind)."""

@@ -179,6 +179,14 @@ MIGRATIONS: list[str] = [
     """
     -- an incremental build asks which lists changed: without it, a scan of every list
     CREATE INDEX related_by_change ON related (change_seq);
+
+    CREATE TABLE related_shown (           -- which events each related list shows
+        shown_id    TEXT NOT NULL,          -- an event shown in ...
+        event_id    TEXT NOT NULL,          -- ... this event's list
+        PRIMARY KEY (shown_id, event_id)
+    ) WITHOUT ROWID;
+    INSERT OR IGNORE INTO related_shown (shown_id, event_id)
+        SELECT json_extract(j.value, '$.id'), r.event_id FROM related r, json_each(r.items) j;
     """,
 ]
 

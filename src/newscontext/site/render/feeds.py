@@ -92,17 +92,14 @@ class FeedMaker:
     """Makes feeds from the store. Slug tables are read once; entries are cached, since
     one event appears in the feeds of its stories and of each of its entities."""
 
-    def __init__(self, store: Store, settings: Settings, pages: Pages | None = None):
+    def __init__(self, store: Store, settings: Settings, pages: Pages):
         self.store = store
         self.base = settings.site_url.rstrip("/")
-        if pages is not None:  # the build's own tables: read once, shared
-            self.event_where, self.story_slug = pages.event_where, pages.story_slug
-            self.entity_slug = pages.entity_slug
-        else:
-            self.event_where = store.event_slugs()
-            self.story_slug = store.story_slugs()
-            self.entity_slug = store.entity_slugs()
-        self._stories: dict[str, list[tuple[str, str, int]]] | None = None
+        # The build's own tables and story lists: read once, shared with the pages.
+        self.event_where, self.story_slug = pages.event_where, pages.story_slug
+        self.entity_slug = pages.entity_slug
+        self._timeline_events = pages.timeline_events
+        self._day_counts = pages.day_counts
         self.entry = lru_cache(maxsize=CACHE)(self._entry)
 
     def url(self, path: str, ext: str = "html") -> str:
@@ -174,7 +171,7 @@ class FeedMaker:
         """`/feed.xml` and `/feed.atom`: the newest events of the archive."""
 
         def newest_first() -> Iterator[str]:
-            for day, _ in reversed(self.store.day_counts()):
+            for day, _ in reversed(self._day_counts()):
                 for archived in reversed(self.store.events_of_day(date.fromisoformat(day))):
                     yield archived.id
 
@@ -190,20 +187,17 @@ class FeedMaker:
         """The feeds of one story or entity (none when it has no page)."""
         if kind == "story":
             slug = self.story_slug.get(name)
-            if slug and self._stories is None:
-                self._stories = self.store.story_members()  # one pass for every story
-            rows = (self._stories or {}).get(name, []) if slug else []
             path = urls.story_path(slug) if slug else ""
             description = f"The newest events of the story {name}, from Wikipedia's " \
                           "Current events portal, as archived by newscontext."
         else:
             slug = self.entity_slug.get(name)
-            rows = self.store.events_with_entity(name) if slug else []
             path = urls.entity_path(slug) if slug else ""
             description = f"The newest events about {name}, from Wikipedia's " \
                           "Current events portal, as archived by newscontext."
         if not slug:
             return []
+        rows = self._timeline_events(kind, name)
         entries, updated = self.newest((row[0] for row in rows), TIMELINE_ENTRIES)
         return self._render(
             feed_id=f"urn:newscontext:feed:{path}", title=f"{name} · newscontext",

@@ -90,6 +90,28 @@ def test_relate_again_writes_nothing(related_archive: Archive):
     assert related_archive.relate().changed == 0
 
 
+def test_who_shows_an_event_follows_the_lists(related_archive: Archive):
+    """`related_mentioning` (which pages show an event's title) answers from an index kept
+    with the lists; it must agree with the lists themselves, also after one changes."""
+    store = related_archive.store
+    lists = dict(store.iter_related())
+    sohr = event_with(related_archive, SOHR).id
+    shown = {event_id for event_id, items in lists.items() if any(r.id == sohr for r in items)}
+    assert shown and store.related_mentioning([sohr]) == shown
+    some = sorted(lists)[:40]
+    assert store.related_mentioning(some) == {
+        event_id for event_id, items in lists.items() if any(r.id in some for r in items)}
+    viewer = sorted(shown)[0]
+    raw = dict(store.conn.execute("SELECT event_id, items FROM related").fetchall())
+    edited = [i for i in json.loads(raw[viewer]) if i["id"] != sohr]
+    with store.transaction():  # the viewer's list no longer shows the event
+        assert store.replace_related({**raw, viewer: json.dumps(edited)}.items()) == 1
+    assert store.related_mentioning([sohr]) == shown - {viewer}
+    with store.transaction():  # and back
+        assert store.replace_related(raw.items()) == 1
+    assert store.related_mentioning([sohr]) == shown
+
+
 def test_ranking_never_below_the_first_systems_rule(related_archive: Archive):
     events = {a.id: a.event for a in related_archive.events()}
     for hide in (False, True):

@@ -294,6 +294,17 @@ def test_timeline_pages_hold_every_event_once(built: Built, monkeypatch):
     assert again == numbered[1]  # the same page whatever was made before it
 
 
+def test_listings_stay_whole_when_the_item_cache_is_full(built: Built, monkeypatch):
+    monkeypatch.setattr("newscontext.site.pages.ITEMS_KEPT", 4)
+    pages = Pages(built.archive.store, built.archive.settings)
+    everything = [i for i, *_ in pages.story_events("Syrian Civil War")]
+    pages.items(everything[:3])  # some made already, then the cache overflows
+    assert [e.id for e in pages.items(everything)] == everything
+    for day, count in built.archive.store.day_counts()[:5]:
+        listed = pages.day(date.fromisoformat(day)).groups
+        assert sum(len(group.events) for group in listed) == count
+
+
 def test_a_listed_event_made_anew_is_rendered_anew(built: Built):
     """Listings are rendered once per event item and reused: an item made again (its
     event changed) must not show the old rendering."""

@@ -303,7 +303,8 @@ class Pages:
               ) -> list[EventItem]:
         """The listing items of events, in the order given; made in bulk (three queries)
         for those not made yet. `known`: events the caller has read already."""
-        missing = [i for i in dict.fromkeys(event_ids) if i not in self._items]
+        found = {i: self._items[i] for i in event_ids if i in self._items}
+        missing = [i for i in dict.fromkeys(event_ids) if i not in found]
         if missing:
             events = {a.id: a for a in known}
             events.update(self.store.events([i for i in missing if i not in events]))
@@ -316,9 +317,9 @@ class Pages:
             for event_id in missing:
                 archived = events.get(event_id)
                 if archived is not None:
-                    self._items[event_id] = self._make_item(
+                    found[event_id] = self._items[event_id] = self._make_item(
                         archived, contexts.get(event_id, []), media)
-        return [self._items[i] for i in event_ids if i in self._items]
+        return [found[i] for i in event_ids if i in found]
 
     def _make_item(self, archived: ArchivedEvent, context: list[str],
                    media: dict[str, tuple[str | None, str | None]]) -> EventItem:

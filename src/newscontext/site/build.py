@@ -348,12 +348,14 @@ def _build_share(share: tuple[int, int]) -> tuple[tuple[int, int], int, int]:
     recording what it wrote in the manifest itself (a file's record is true once the
     file is written; the build's state is saved by the main process, last)."""
     assert _WORK is not None
-    db, settings, outdir, formats, site, jobs, stamp = _WORK
+    db, settings, outdir, formats, site, jobs, stamp, full = _WORK
     index, count = share
     store = Store(db)
     manifest = Manifest(outdir, stamp)
     try:
         pages = Pages(store, settings)
+        if full:
+            pages.read_everything()  # as the main process did to plan it
         plan = Plan(store, pages)
         writer = Writer(outdir, manifest)
         done = _render_jobs(pages, plan, jobs[index::count], formats, site, writer,
@@ -429,7 +431,7 @@ def _build(store: Store, settings: Settings, outdir: Path, *, full: bool,
     if settings.workers > 1 and len(jobs) >= PARALLEL_FROM:
         # Pages are independent: each process renders, writes and records its share.
         global _WORK
-        _WORK = (store.path, settings, outdir, formats, site, jobs, manifest.stamp)
+        _WORK = (store.path, settings, outdir, formats, site, jobs, manifest.stamp, full)
         shares = [(w, settings.workers) for w in range(settings.workers)]
         try:
             with ProcessPoolExecutor(settings.workers,

@@ -15,9 +15,9 @@ from lxml import etree
 
 from newscontext import Archive, Settings
 from newscontext.site import urls
-from newscontext.site.build import BuildReport
+from newscontext.site.build import BuildReport, Manifest
 from newscontext.site.render.feeds import ROOT_ENTRIES, TIMELINE_ENTRIES, TITLE_CHARS, guid
-from newscontext.site.render.sitemap import sitemap_files
+from newscontext.site.render.sitemap import bucket, sitemap_files
 
 SITE_URL = "https://news.example.org"
 SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -178,21 +178,79 @@ def test_sitemap_lists_every_page_once(site: Site):
     assert f"Sitemap: {SITE_URL}/sitemap.xml" in robots
 
 
+def large_sitemap(site: Site, stamp: str | None = None, **options: bool
+                  ) -> tuple[dict[str, bytes], dict, Manifest]:
+    """The sitemap of the site as if it had more than 500 URLs (the limit lowered)."""
+    manifest = Manifest(site.out, stamp)
+    files, state = sitemap_files(manifest, site.archive.store, site.archive.settings,
+                                 site.out, limit=500, **options)
+    return dict(files), state, manifest
+
+
 def test_large_sitemap_becomes_an_index_of_parts(site: Site):
-    files = dict(sitemap_files(site.archive.store, site.archive.settings, site.out, limit=500))
+    files, state, manifest = large_sitemap(site)
+    manifest.close()
     index = etree.fromstring(files.pop("sitemap.xml"))
+    files.pop("robots.txt")
     assert index.tag == f"{SITEMAP_NS}sitemapindex"
-    parts = [el.text for el in index.iter(f"{SITEMAP_NS}loc")]
-    assert len(parts) > 5
-    assert parts == [f"{SITE_URL}/sitemap-{n}.xml" for n in range(1, len(parts) + 1)]
+    parts = [el.text.removeprefix(SITE_URL + "/") for el in index.iter(f"{SITEMAP_NS}loc")]
+    assert parts == list(files)  # every part made is listed, in the order made
+    # Parts are ranges of paths: the front and about pages, a year of news, stories,
+    # entities and sources by their first two characters; a part past the limit is cut.
+    assert parts[0] == "sitemap-pages.xml"
+    assert "sitemap-news-2016.xml" in parts and "sitemap-stories.xml" in parts
+    assert any(p.startswith("sitemap-entities-de") for p in parts)
     locs = []
-    for n in range(1, len(parts) + 1):
-        part = etree.fromstring(files[f"sitemap-{n}.xml"])
-        found = [el.text for el in part.iter(f"{SITEMAP_NS}loc")]
+    for name in parts:
+        found = [el.text for el in etree.fromstring(files[name]).iter(f"{SITEMAP_NS}loc")]
         assert 0 < len(found) <= 500
+        key = name.removeprefix("sitemap-").removesuffix(".xml")
+        for loc in found:  # each URL is in the part its path says
+            part = bucket(loc.removeprefix(SITE_URL + "/"))
+            assert key == part or (key.rsplit("-", 1)[0] == part and key[-1].isdigit())
         locs += found
     whole = etree.parse(str(site.out / "sitemap.xml"))
     assert sorted(locs) == sorted(el.text for el in whole.iter(f"{SITEMAP_NS}loc"))
+    assert len(locs) == len(set(locs))
+    assert sum(n for kept in state["parts"].values() for _, _, n in kept) == len(locs)
+
+
+def test_large_sitemap_remakes_only_the_parts_a_change_reaches(site: Site):
+    first, state, manifest = large_sitemap(site, "2099-01-01T00:00:00Z", whole=True)
+    manifest.save_state({"sitemap": json.dumps(state)})
+    manifest.close()
+    # A later build changed one entity's page and one day's page.
+    slug = site.archive.store.entity_slugs()["Deir ez-Zor"]
+    later = Manifest(site.out, "2099-02-01T00:00:00Z")
+    later.record(urls.file_for(urls.entity_path(slug), "html"), "changed")
+    later.record(urls.file_for(urls.day_path(date(2016, 1, 19)), "html"), "changed")
+    later.close()
+    again, _, other = large_sitemap(site, "2099-02-02T00:00:00Z", whole=True)
+    other.close()
+    files, state, manifest = large_sitemap(site, "2099-02-02T00:00:00Z")
+    assert set(files) == {f"sitemap-entities-{slug[:2]}.xml", "sitemap-news-2016.xml",
+                          "sitemap.xml", "robots.txt"}
+    for name, content in files.items():  # the same as remade whole
+        assert content == again[name]
+        if name.startswith("sitemap-"):
+            assert content != first[name] and b"2099-02-01T00:00:00Z" in content
+    assert state["stamp"] == "2099-02-02T00:00:00Z"
+    # Nothing changed since: no part to remake; the index is the same.
+    manifest.save_state({"sitemap": json.dumps(state)})
+    manifest.close()
+    files, _, manifest = large_sitemap(site, "2099-02-03T00:00:00Z")
+    manifest.close()
+    assert set(files) == {"sitemap.xml", "robots.txt"}
+    assert files["sitemap.xml"] == again["sitemap.xml"]
+
+
+def test_sitemap_is_made_whole_when_its_limit_changed(site: Site):
+    """The test above left the state of a lowered limit: the real one remakes it all."""
+    manifest = Manifest(site.out)
+    real, state = sitemap_files(manifest, site.archive.store, site.archive.settings,
+                                site.out)
+    manifest.close()
+    assert "parts" not in state and dict(real)["sitemap.xml"].count(b"<url>") > 500
 
 
 # -- search -------------------------------------------------------------------------------

@@ -66,6 +66,8 @@ class Manifest:
         columns = {row[1] for row in self.conn.execute("PRAGMA table_info(files)")}
         if "changed_at" not in columns:  # a manifest of an earlier version
             self.conn.execute("ALTER TABLE files ADD COLUMN changed_at TEXT")
+        # What changed since a time (the sitemap remakes only the parts holding it).
+        self.conn.execute("CREATE INDEX IF NOT EXISTS files_by_change ON files (changed_at)")
         self.conn.execute("CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT)")
         self.pending: list[tuple[str, str, str]] = []
         self._empty: bool | None = None
@@ -111,13 +113,24 @@ class Manifest:
             self.conn.execute("COMMIT")
             self.pending.clear()
 
-    def files(self, suffix: str) -> list[tuple[str, str | None]]:
-        """(path, when its content last changed) of the files written with this suffix,
-        by path; the time is None for files recorded before times were kept."""
+    def files(self, suffix: str, prefix: str = "") -> list[tuple[str, str | None]]:
+        """(path, when its content last changed) of the files written with this suffix
+        (and paths starting with `prefix`), by path; the time is None for files recorded
+        before times were kept."""
         self.flush()
-        return self.conn.execute(
-            "SELECT path, changed_at FROM files WHERE path LIKE ? ORDER BY path",
-            (f"%{suffix}",)).fetchall()
+        sql = "SELECT path, changed_at FROM files WHERE path LIKE ?"
+        params = [f"%{suffix}"]
+        if prefix:  # a range of the primary key: read only that
+            sql += " AND path >= ? AND path < ?"
+            params += [prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)]
+        return self.conn.execute(sql + " ORDER BY path", params).fetchall()
+
+    def changed_after(self, stamp: str, suffix: str) -> list[str]:
+        """Paths with this suffix whose content changed after `stamp` (a build's)."""
+        self.flush()
+        return [row[0] for row in self.conn.execute(
+            "SELECT path FROM files WHERE changed_at > ? AND path LIKE ?",
+            (stamp, f"%{suffix}"))]
 
     def close(self) -> None:
         self.flush()
@@ -266,6 +279,7 @@ class Plan:
                 entities.update(version.targets)  # an entity a title stood for until resolved
         for kind, names, slugs in (("story", stories, self.pages.story_slug),
                                    ("entity", entities, self.pages.entity_slug)):
+            slugs.want(names)
             for name in sorted(n for n in names if n in slugs):
                 yield from self._timeline_pages(kind, name)
 

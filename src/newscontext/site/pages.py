@@ -8,7 +8,7 @@ extension (each renderer adds its own), or an absolute URL for pages elsewhere.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import ClassVar
@@ -242,9 +242,51 @@ def _week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
+class SlugTable(Mapping[str, object]):
+    """A slug table read as far as it is used: the keys asked for (in bulk where a page
+    knows them ahead), or all at once for a full build. An incremental build renders a
+    few dozen pages; reading every slug of a large archive would cost more than they do."""
+
+    def __init__(self, fetch: Callable[[Iterable[str] | None], dict]):
+        self._fetch = fetch
+        self._known: dict = {}
+        self._absent: set[str] = set()
+        self._whole = False
+
+    def want(self, keys: Iterable[str]) -> None:
+        """Read these keys now, in one query (those not read yet)."""
+        if self._whole:
+            return
+        keys = [k for k in dict.fromkeys(keys) if k not in self._known and k not in self._absent]
+        if keys:
+            found = self._fetch(keys)
+            self._known.update(found)
+            self._absent.update(k for k in keys if k not in found)
+
+    def read_all(self) -> None:
+        if not self._whole:
+            self._known = self._fetch(None)
+            self._absent.clear()
+            self._whole = True
+
+    def __getitem__(self, key: str):
+        if key not in self._known and not self._whole:
+            self.want([key])
+        return self._known[key]
+
+    def __iter__(self) -> Iterator[str]:
+        self.read_all()
+        return iter(self._known)
+
+    def __len__(self) -> int:
+        self.read_all()
+        return len(self._known)
+
+
 class Pages:
-    """Builds pages from the store. Slug tables are read once; everything else is asked
-    for per page, so an incremental build touches only what it renders."""
+    """Builds pages from the store. Slugs are read as pages need them (all at once for a
+    full build); everything else is asked for per page, so an incremental build touches
+    only what it renders."""
 
     def __init__(self, store: Store, settings: Settings):
         self.store = store
@@ -252,9 +294,9 @@ class Pages:
         self.refresh()
 
     def refresh(self) -> None:
-        self.entity_slug = self.store.entity_slugs()
-        self.story_slug = self.store.story_slugs()
-        self.event_where = self.store.event_slugs()
+        self.entity_slug = SlugTable(self.store.entity_slugs)
+        self.story_slug = SlugTable(self.store.story_slugs)
+        self.event_where = SlugTable(self.store.event_slugs)
         # An event is listed on its day and on every story and entity page it belongs to:
         # its item is made once (and kept while ITEMS_KEPT allows).
         self._items: dict[str, EventItem] = {}
@@ -275,6 +317,8 @@ class Pages:
         full build: one query per timeline would read the events thousands of times)."""
         self._stories = self.store.story_members()
         self._entity_counts = self.store.entity_event_counts()
+        for table in (self.entity_slug, self.story_slug, self.event_where):
+            table.read_all()
         self._everything = True
 
     def story_events(self, name: str) -> list[tuple[str, str, int]]:
@@ -311,6 +355,10 @@ class Pages:
             contexts = self.store.contexts(missing)
             media = self.store.source_media(
                 s.url for i in missing if i in events for s in events[i].event.sources)
+            self.event_where.want(missing)
+            self.entity_slug.want(t for i in missing for t in contexts.get(i, ()))
+            self.story_slug.want(s.text for i in missing if i in events
+                                 for s in events[i].event.stories)
             if len(self._items) + len(missing) > ITEMS_KEPT:
                 for old in list(self._items)[: len(self._items) // 2]:  # the oldest half
                     del self._items[old]
@@ -359,6 +407,9 @@ class Pages:
         ranked = self.store.related(event_id)
         headlines = self.store.headlines([item.id for item in ranked]
                                          + ([archived.moved_to] if archived.moved_to else []))
+        context = self.store.context(event_id)
+        self.event_where.want([event_id, *headlines])
+        self.entity_slug.want([*context, *(t for item in ranked for t in item.shared)])
         related = []
         for item in ranked:
             if item.id not in headlines or item.id not in self.event_where:
@@ -381,7 +432,7 @@ class Pages:
             description=description,
             image=image,
             sources=sources,
-            context=[self.entity_ref(t) for t in self.store.context(event_id)],
+            context=[self.entity_ref(t) for t in context],
             changes=changes,
             related=related,
             first_seen=archived.first_seen or None,
@@ -491,8 +542,9 @@ class Pages:
             weekly = [0] * ((_week_start(dates[-1]) - first_week).days // 7 + 1)
             for day in dates:
                 weekly[(_week_start(day) - first_week).days // 7] += 1
-        cooccurring = [EntityCount(self.entity_ref(title), n) for title, n in
-                       self.store.cooccurring([i for i, *_ in rows], name, COOCCURRING)]
+        found = self.store.cooccurring([i for i, *_ in rows], name, COOCCURRING)
+        self.entity_slug.want(title for title, _ in found)
+        cooccurring = [EntityCount(self.entity_ref(title), n) for title, n in found]
         whole = _Timeline(rows, path, wikipedia, first_week, weekly, cooccurring)
         self._timeline = ((timeline, name), whole)
         return whole

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -106,6 +106,22 @@ def _event_from_row(row: sqlite3.Row) -> ArchivedEvent:
         id=row["id"], event=event, position=row["position"], removed=bool(row["removed"]),
         removed_at=row["removed_at"], moved_to=row["moved_to"], first_seen=row["first_seen"],
     )
+
+
+class _TakenSlugs:
+    """The slugs of a table (UNIQUE, so indexed) and those given since, asked one at a
+    time: a new title needs one or two looked up, not the whole table read."""
+
+    def __init__(self, conn: sqlite3.Connection, table: str):
+        self._conn, self._table = conn, table
+        self._added: set[str] = set()
+
+    def __contains__(self, slug: object) -> bool:
+        return slug in self._added or self._conn.execute(
+            f"SELECT 1 FROM {self._table} WHERE slug = ?", (slug,)).fetchone() is not None
+
+    def add(self, slug: str) -> None:
+        self._added.add(slug)
 
 
 class Store(ArticlesStore):
@@ -481,7 +497,7 @@ class Store(ArticlesStore):
         self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                           (key, str(value)))
 
-    def rebuild_entities(self, make_slug: Callable[[str, set[str]], str]) -> int:
+    def rebuild_entities(self, make_slug: Callable[[str, Container[str]], str]) -> int:
         """Bring every event's context up to date: only events changed since the last run,
         or all of them when what a title resolves to has changed. Slugs of existing
         entities never change. Returns the number of new entities."""
@@ -494,7 +510,7 @@ class Store(ArticlesStore):
                      "in_story)")
         conn.execute("DELETE FROM temp.ctx")
         conn.execute(f"INSERT INTO temp.ctx {self._CONTEXT_SQL}", {"since": since})
-        taken = {row[0] for row in conn.execute("SELECT slug FROM entities")}
+        taken = _TakenSlugs(conn, "entities")
         rows = []
         for (title,) in conn.execute(
             "SELECT DISTINCT entity FROM temp.ctx WHERE entity NOT IN "
@@ -656,7 +672,7 @@ class Store(ArticlesStore):
         return [tuple(row) for row in self.conn.execute(
             f"{sql} AND date IN ({marks}) ORDER BY date, slug", days)]
 
-    def assign_event_slugs(self, day: date, make_slug: Callable[[str, set[str]], str],
+    def assign_event_slugs(self, day: date, make_slug: Callable[[str, Container[str]], str],
                            slugify: Callable[..., str]) -> set[str]:
         """Give the day's events their paths: an event keeps its slug while its wording
         still yields it; a reworded (or moved) event gets a new one and its old path is
@@ -697,15 +713,22 @@ class Store(ArticlesStore):
             changed.add(event_id)
         return changed
 
-    def story_slugs(self) -> dict[str, str]:
-        return dict(self.conn.execute("SELECT title, slug FROM stories").fetchall())
+    def story_slugs(self, titles: Iterable[str] | None = None) -> dict[str, str]:
+        """Story heading -> slug (of every story, or of these)."""
+        return self._slugs("stories", titles)
 
-    def assign_story_slugs(self, make_slug: Callable[[str, set[str]], str],
+    def _slugs(self, table: str, titles: Iterable[str] | None) -> dict[str, str]:
+        sql = f"SELECT title, slug FROM {table}"
+        if titles is None:
+            return dict(self.conn.execute(sql).fetchall())
+        return dict(self.conn.execute(f"{sql} WHERE title IN (SELECT value FROM json_each(?))",
+                                      (json.dumps(list(titles)),)).fetchall())
+
+    def assign_story_slugs(self, make_slug: Callable[[str, Container[str]], str],
                            event_ids: Iterable[str] | None = None) -> int:
         """Slugs for story headings that have none yet (under any event, or under these);
         existing slugs never change."""
-        known = self.story_slugs()
-        taken = set(known.values())
+        taken = _TakenSlugs(self.conn, "stories")
         rows = []
         sql = ("SELECT DISTINCT json_extract(s.value, '$.text') "
                "FROM events e, json_each(e.stories) s")
@@ -713,8 +736,10 @@ class Store(ArticlesStore):
         if event_ids is not None:
             sql += " WHERE e.id IN (SELECT value FROM json_each(?))"
             params = (json.dumps(list(event_ids)),)
-        for (title,) in self.conn.execute(sql, params).fetchall():
-            if title and title not in known:
+        titles = [title for (title,) in self.conn.execute(sql, params).fetchall() if title]
+        known = self.story_slugs(titles)
+        for title in titles:
+            if title not in known:
                 slug = make_slug(title, taken)
                 taken.add(slug)
                 rows.append((title, slug))
@@ -826,8 +851,9 @@ class Store(ArticlesStore):
             (json.dumps(event_ids), exclude, limit)).fetchall()
         return [(row[0], row[1]) for row in rows]
 
-    def entity_slugs(self) -> dict[str, str]:
-        return dict(self.conn.execute("SELECT title, slug FROM entities").fetchall())
+    def entity_slugs(self, titles: Iterable[str] | None = None) -> dict[str, str]:
+        """Entity title -> slug (of every entity, or of these)."""
+        return self._slugs("entities", titles)
 
     def source_articles(self, urls: Iterable[str]) -> dict[str, sqlite3.Row]:
         """Source URL -> its fetch record joined with its article (if any)."""

@@ -198,6 +198,7 @@ class FeedMaker:
         if not slug:
             return []
         rows = self._timeline_events(kind, name)
+        self.event_where.want(row[0] for row in rows[: TIMELINE_ENTRIES * 2])
         entries, updated = self.newest((row[0] for row in rows), TIMELINE_ENTRIES)
         return self._render(
             feed_id=f"urn:newscontext:feed:{path}", title=f"{name} · newscontext",

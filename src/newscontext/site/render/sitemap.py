@@ -2,19 +2,25 @@
 
 Listed: the front and about pages, months, days, events (current paths only: an old path of a
 reworded event is a redirect), stories and entities (their main pages) and source articles.
-The list comes from the files the build wrote, so a page is listed once it exists; `lastmod`
-is the time of the build that last changed its file (the build rewrites a file only when its
-content changes), so an unchanged build leaves the sitemap byte for byte the same.
+The list comes from the files the build wrote (its manifest), so a page is listed once it
+exists; `lastmod` is the time of the build that last changed its file (the build rewrites a
+file only when its content changes), so an unchanged build leaves the sitemap byte for byte
+the same.
 
-Up to 50,000 URLs (the protocol's limit per file) go into `sitemap.xml`; past that,
-`sitemap.xml` is an index of `sitemap-1.xml`, `sitemap-2.xml`, ... Each section (pages and
-days, events, stories, entities, sources) fills files of its own, so a new event rewrites
-the last events file, not every file after it. `robots.txt` points to the sitemap.
+Up to 50,000 URLs (the protocol's limit per file) go into `sitemap.xml`. Past that,
+`sitemap.xml` is an index of parts, each a fixed range of paths: `sitemap-pages.xml` (front
+and about), `sitemap-news-2016.xml` (a year's months, days and events),
+`sitemap-stories.xml`, `sitemap-entities-de.xml` and `sitemap-sources-5f.xml` (by the first
+two characters of the slug or hash); a part past the limit is cut into `-1`, `-2`, ...
+A build then remakes only the parts holding files changed since the sitemap was last made,
+reading only their range of the manifest: at a million files, reading it all would cost more
+than a one-day build itself. `robots.txt` points to the sitemap.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,49 +31,72 @@ from ...store import Store
 from .. import urls
 
 if TYPE_CHECKING:
-    from ..build import Writer
+    from ..build import Manifest, Writer
 
 MAX_URLS = 50_000
 NAMESPACE = "http://www.sitemaps.org/schemas/sitemap/0.9"
 SITEMAP = "sitemap.xml"
+STATE_KEY = "sitemap"  # in the manifest's state: the parts made, and when
+FIXED = ("index.html", "about.html")  # listed first, in this order
+SECTIONS = ("pages", "news", "stories", "entities", "sources")  # the parts' order
 
 Url = tuple[str, str]  # site path of an .html file, and when its content last changed
+Part = tuple[str, str, int]  # file name, lastmod, URLs
 
 
-def sections(store: Store, outdir: Path) -> Iterator[list[Url]]:
-    """The site's HTML pages, section by section, each in path order. The list comes from
-    the build's manifest (what it wrote and when each file last changed), not from the
-    disk: at a million files, reading the folders would cost more than an incremental
-    build itself."""
-    from ..build import Manifest  # the build's own record; imported here: build imports us
+def bucket(name: str) -> str | None:
+    """The sitemap part an HTML file (a path in the site) is listed in; None: not listed."""
+    parts = name.split("/")
+    if len(parts) == 1:
+        return "pages" if name in FIXED else None
+    head = parts[0]
+    if head == "news":
+        if len(parts) == 5 or (len(parts) == 4 and parts[3] == "index.html"):
+            return f"news-{parts[1]}"  # a year: its months, days and events
+        return None
+    if len(parts) == 2:  # main pages, not numbered ones
+        if head == "stories":
+            return "stories"
+        if head in ("entities", "sources"):
+            return f"{head}-{parts[1][:2]}"
+    return None
 
-    manifest = Manifest(outdir)
-    try:
-        written = manifest.files(".html")
-    finally:
-        manifest.close()
+
+def _ranges(name: str) -> list[str]:
+    """The path prefixes holding a part's files (what a refresh reads of the manifest)."""
+    section, _, key = name.partition("-")
+    if section == "pages":
+        return list(FIXED)
+    if section == "news":
+        return [f"news/{key}/"]
+    if section == "stories":
+        return ["stories/"]
+    return [f"{section}/{key}"]
+
+
+def _order(name: str) -> tuple[int, str]:
+    return SECTIONS.index(name.partition("-")[0]), name
+
+
+def _read(manifest: Manifest, store: Store, outdir: Path, names: set[str] | None
+          ) -> dict[str, list[Url]]:
+    """The URLs of these parts (of every part: None), each in path order."""
+    if names is None:
+        rows = manifest.files(".html")
+    else:
+        rows = [row for name in sorted(names) for prefix in _ranges(name)
+                for row in manifest.files(".html", prefix)]
     old = {urls.file_for(urls.event_path(day, slug), "html")
            for day, slug, _ in store.old_event_paths()}
-    fixed: list[Url] = []
-    events: list[Url] = []
-    timelines: dict[str, list[Url]] = {"stories": [], "entities": [], "sources": []}
-    for name, changed_at in written:
-        url = ("/" + name, changed_at or _mtime(outdir / name))
-        parts = name.split("/")
-        if len(parts) == 1:
-            if name in ("index.html", "about.html"):
-                fixed.append(url)
-        elif parts[0] == "news":
-            if parts[-1] == "index.html":
-                fixed.append(url)  # months and days
-            elif len(parts) == 5 and name not in old:
-                events.append(url)
-        elif len(parts) == 2 and parts[0] in timelines:  # main pages, not numbered ones
-            timelines[parts[0]].append(url)
-    fixed.sort(key=lambda url: (url[0] != "/index.html", url[0] != "/about.html", url[0]))
-    yield fixed
-    yield events
-    yield from timelines.values()
+    found: dict[str, list[Url]] = defaultdict(list)
+    for path, changed_at in rows:
+        part = bucket(path)
+        if part is not None and (names is None or part in names) and path not in old:
+            found[part].append(("/" + path, changed_at or _mtime(outdir / path)))
+    pages = found.get("pages")
+    if pages:
+        pages.sort(key=lambda url: FIXED.index(url[0][1:]))
+    return found
 
 
 def _mtime(path: Path) -> str:
@@ -87,39 +116,61 @@ def _urlset(base: str, chunk: list[Url]) -> bytes:
     return "\n".join(lines).encode()
 
 
-def _index(base: str, parts: list[tuple[str, str]]) -> bytes:
+def _index(base: str, parts: list[Part]) -> bytes:
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', f'<sitemapindex xmlns="{NAMESPACE}">']
     lines += [f"<sitemap><loc>{escape(base + '/' + name)}</loc>"
-              f"<lastmod>{changed}</lastmod></sitemap>" for name, changed in parts]
+              f"<lastmod>{changed}</lastmod></sitemap>" for name, changed, _ in parts]
     lines.append("</sitemapindex>\n")
     return "\n".join(lines).encode()
 
 
-def sitemap_files(store: Store, settings: Settings, outdir: Path,
-                  limit: int = MAX_URLS) -> list[tuple[str, bytes]]:
-    """`sitemap.xml` (a urlset, or an index past `limit` URLs), its parts and robots.txt."""
+def sitemap_files(manifest: Manifest, store: Store, settings: Settings, outdir: Path,
+                  limit: int = MAX_URLS, *, whole: bool = False
+                  ) -> tuple[list[tuple[str, bytes]], dict]:
+    """The sitemap files to write (`sitemap.xml` last but for `robots.txt`: it names the
+    parts), and the state to save once they are written. `whole`: remake every part."""
     base = settings.site_url.rstrip("/")
-    found = list(sections(store, outdir))
-    robots = f"User-agent: *\nAllow: /\n\nSitemap: {base}/{SITEMAP}\n".encode()
-    if sum(len(section) for section in found) <= limit:
-        return [(SITEMAP, _urlset(base, [url for section in found for url in section])),
-                ("robots.txt", robots)]
+    robots = ("robots.txt", f"User-agent: *\nAllow: /\n\nSitemap: {base}/{SITEMAP}\n".encode())
+    stamp = manifest.stamp
+    saved = {} if whole else json.loads(manifest.state().get(STATE_KEY, "{}"))
+    known: dict[str, list[Part]] = saved.get("parts") or {}
+    # A large site listed before: the parts with files changed since (all of them when
+    # the site's URL or the limit changed, or the clock went back).
+    if known and saved["stamp"] < stamp and saved.get("site") == [base, limit]:
+        touched = {part for path in manifest.changed_after(saved["stamp"], ".html")
+                   if (part := bucket(path)) is not None}
+        found = _read(manifest, store, outdir, touched)
+    else:
+        known, touched, found = {}, None, _read(manifest, store, outdir, None)
+    total = sum(len(u) for u in found.values()) + sum(
+        n for name, parts in known.items() if name not in (touched or ()) for _, _, n in parts)
+    if total <= limit:
+        if known:  # a site listed in parts has become small enough for one file: all of it
+            return sitemap_files(manifest, store, settings, outdir, limit, whole=True)
+        every = [url for name in sorted(found, key=_order) for url in found[name]]
+        return [(SITEMAP, _urlset(base, every)), robots], {"stamp": stamp}
     files: list[tuple[str, bytes]] = []
-    parts: list[tuple[str, str]] = []
-    for section in found:
-        for start in range(0, len(section), limit):
-            chunk = section[start : start + limit]
-            name = f"sitemap-{len(parts) + 1}.xml"
-            files.append((name, _urlset(base, chunk)))
-            parts.append((name, max(changed for _, changed in chunk)))
-    files.append((SITEMAP, _index(base, parts)))  # last: it names the parts
-    files.append(("robots.txt", robots))
-    return files
+    for name in sorted(found if touched is None else touched, key=_order):
+        section = found.get(name, [])
+        chunks = [section[i : i + limit] for i in range(0, len(section), limit)]
+        made: list[Part] = []
+        for n, chunk in enumerate(chunks, start=1):
+            file = f"sitemap-{name}.xml" if len(chunks) == 1 else f"sitemap-{name}-{n}.xml"
+            files.append((file, _urlset(base, chunk)))
+            made.append((file, max(changed for _, changed in chunk), len(chunk)))
+        known[name] = made
+    parts = [part for name in sorted(known, key=_order) for part in known[name]]
+    files += [(SITEMAP, _index(base, parts)), robots]
+    return files, {"stamp": stamp, "site": [base, limit], "parts": known}
 
 
 def sitemap(store: Store, settings: Settings, outdir: Path, writer: Writer) -> int:
-    """Build extra: write the sitemap (only the files that changed). Returns the URLs."""
-    writer.manifest.flush()  # what this build wrote, where sitemap_files reads it
-    files = sitemap_files(store, settings, outdir)
+    """Build extra: write the sitemap (only the files that changed), then note which parts
+    it made and when (a build killed before that remakes them). Returns the URLs listed."""
+    manifest = writer.manifest
+    files, state = sitemap_files(manifest, store, settings, outdir)
     writer.write_many(files)
-    return sum(content.count(b"<url>") for _, content in files)
+    manifest.save_state({STATE_KEY: json.dumps(state, separators=(",", ":"))})
+    if "parts" in state:
+        return sum(n for parts in state["parts"].values() for _, _, n in parts)
+    return files[0][1].count(b"<url>")

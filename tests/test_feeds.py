@@ -16,7 +16,14 @@ from lxml import etree
 from newscontext import Archive, Settings
 from newscontext.site import urls
 from newscontext.site.build import BuildReport, Manifest
-from newscontext.site.render.feeds import ROOT_ENTRIES, TIMELINE_ENTRIES, TITLE_CHARS, guid
+from newscontext.site.pages import Pages
+from newscontext.site.render.feeds import (
+    ROOT_ENTRIES,
+    TIMELINE_ENTRIES,
+    TITLE_CHARS,
+    FeedMaker,
+    guid,
+)
 from newscontext.site.render.sitemap import bucket, sitemap_files
 
 SITE_URL = "https://news.example.org"
@@ -141,6 +148,25 @@ def test_story_feed_lists_the_storys_newest_events(site: Site):
     assert all("Syrian Civil War" in [t.term for t in e.tags] for e in atom.entries)
     rss = parse(site.out / "stories" / slug / "feed.xml")
     assert rss.feed.link == f"{SITE_URL}/stories/{slug}.html"
+
+
+def test_feeds_are_what_feedgen_makes_whole(site: Site):
+    """Each entry's XML is made once and put in every feed holding it: the same bytes as
+    feedgen making each feed with all its entries."""
+    archive = site.archive
+    pages = Pages(archive.store, archive.settings)
+    fast = FeedMaker(archive.store, archive.settings, pages)
+    whole = FeedMaker(archive.store, archive.settings, pages, whole=True)
+    assert fast.root() == whole.root()
+    compared = entries = 0
+    for kind, names in (("story", archive.store.story_slugs()),
+                        ("entity", archive.store.entity_slugs())):
+        for name in names:
+            made = fast.timeline(kind, name)
+            assert made == whole.timeline(kind, name)
+            compared += len(made)
+            entries += made[0][1].count(b"<item>")
+    assert compared > 200 and entries > compared // 2  # many feeds, entries shared
 
 
 def test_unchanged_rebuild_leaves_feeds_sitemap_and_index_untouched(site: Site):

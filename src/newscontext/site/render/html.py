@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from .. import urls
 from ..pages import (
@@ -97,6 +97,14 @@ class Chart:
     peak: int
     label: str
     description: str
+
+    @cached_property  # the chart of a timeline is shown by each of its pages
+    def svg_bars(self) -> Markup:
+        """The bars as SVG: written here, not in the template (a chart may have a hundred
+        bars, and an entity page is rendered for each of a hundred thousand entities)."""
+        return Markup("".join(
+            f'<rect x="{bar.x}" y="{bar.y}" width="{bar.width}" height="{bar.height}">'
+            f"<title>{escape(bar.label)}</title></rect>\n" for bar in self.bars))
 
 
 def render(page: Page, site: SiteInfo) -> bytes:

@@ -29,6 +29,10 @@ class ListedData(dict):
     keep its element text too)."""
 
 
+class RefData(dict):
+    """The data of a link: title, path, url (XML keeps the text of those it wrote)."""
+
+
 @cache
 def _field_names(kind: type) -> tuple[str, ...]:
     """A dataclass's fields in order, with a page's `kind` (a class variable) among them."""
@@ -43,7 +47,7 @@ def _data(value: Any, link: Callable[[str], str]) -> Any:
     if kind in _SCALARS:
         return value
     if kind is Ref:
-        return {"title": value.title, "path": value.path, "url": link(value.path)}
+        return RefData(title=value.title, path=value.path, url=link(value.path))
     if kind is list or kind is tuple:
         if not value or type(value[0]) in _SCALARS:
             return list(value)  # counts (weekly), formats: plain already

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..pages import Page
 from . import Fragments, SiteInfo
-from .json import ListedData, page_data
+from .json import ListedData, RefData, page_data
 
 FMT = "xml"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -64,6 +64,7 @@ def _text(text: str) -> str:
 
 
 _LISTED = Fragments()
+_REFS: dict[tuple[str, int, str, str], str] = {}  # a link's element, by name and depth
 
 
 def _write(out: list[str], name: str, value: Any, depth: int) -> None:
@@ -73,6 +74,15 @@ def _write(out: list[str], name: str, value: Any, depth: int) -> None:
     if kind is ListedData:  # an event item, listed on many pages: written once per depth
         out.append(_LISTED.get((id(value), name, depth), value,
                                lambda: _element(name, dict(value), depth)))
+        return
+    if kind is RefData:  # a link: the same entities and events are linked from many pages
+        key = (name, depth, value["title"], value["url"])
+        text = _REFS.get(key)
+        if text is None:
+            if len(_REFS) >= 50_000:
+                _REFS.clear()
+            text = _REFS[key] = _element(name, dict(value), depth)
+        out.append(text)
         return
     pad = INDENT * depth
     if kind is dict or kind is list:

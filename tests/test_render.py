@@ -449,6 +449,18 @@ def test_json_carries_absolute_urls(built: Built):
         f"{SITE.url}{redirect.target}.json")
 
 
+def test_json_is_the_standard_librarys_and_holds_any_text(built: Built):
+    for page in built.every[:: max(1, len(built.every) // 200)]:
+        expected = json.dumps(json_render.page_data(page, SITE), ensure_ascii=False,
+                              separators=(",", ":"), allow_nan=False) + "\n"
+        assert json_render.render(page, SITE) == expected.encode(), page.path
+    text = 'a lone surrogate \ud800, "quoted" é 𝕏 \x00'
+    page = replace(built.pages.event(built.sohr.id), title=text)
+    content = json_render.render(page, SITE)
+    content.decode("utf-8")  # still UTF-8 (ASCII escapes)
+    assert json.loads(content)["title"] == text
+
+
 def test_pages_render_to_the_same_bytes_every_time(built: Built):
     later = SiteInfo(url=SITE.url, generated="2030-12-31T23:59:59Z")
     for page in built.every[:: max(1, len(built.every) // 60)]:

@@ -18,6 +18,7 @@ from markdown_it import MarkdownIt
 from newscontext import Archive, Settings
 from newscontext.model import ArchivedEvent
 from newscontext.site import urls
+from newscontext.site.build import Plan
 from newscontext.site.pages import (
     AboutPage,
     EventItem,
@@ -347,6 +348,22 @@ def test_fixture_build_has_every_kind(built: Built):
     kinds = {p.kind for p in built.every}
     assert kinds == {"about", "front", "day", "month", "event", "timeline", "source",
                      "redirect"}
+
+
+def test_full_build_plans_entities_by_their_newest_event(built: Built):
+    """Entities listed on the same events come one after the other in a full build (so
+    their listings are made once); every entity with events is planned exactly once."""
+    store = built.archive.store
+    order = store.entities_by_newest_event()
+    assert sorted(order) == sorted(store.entity_event_counts())
+    newest = []
+    for name in order:
+        _, day, position = store.events_with_entity(name)[0]
+        newest.append((day, position))
+    assert newest == sorted(newest, reverse=True)
+    plan = Plan(store, Pages(store, built.archive.settings))
+    planned = [job[1] for job in plan.everything() if job[0] == "entity" and job[2] is None]
+    assert planned == [name for name in order if name in built.pages.entity_slug]
 
 
 def test_markdown_links_and_whitespace(built: Built):

@@ -221,9 +221,12 @@ class Plan:
             yield ("month", year, month)
         for event_id in self.pages.event_where:
             yield ("event", event_id)
-        for kind, names in (("story", self.pages.story_slug), ("entity", self.pages.entity_slug)):
-            for name in names:
-                yield from self._timeline_pages(kind, name)
+        for name in self.pages.story_slug:
+            yield from self._timeline_pages("story", name)
+        entities = self.pages.entity_slug
+        for name in self.store.entities_by_newest_event():
+            if name in entities:
+                yield from self._timeline_pages("entity", name)
         for url in self.cited:
             yield ("source", url)
         yield from self.redirects(None)

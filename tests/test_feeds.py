@@ -241,6 +241,19 @@ def test_large_sitemap_becomes_an_index_of_parts(site: Site):
     assert sum(n for kept in state["parts"].values() for _, _, n in kept) == len(locs)
 
 
+def test_sitemap_parts_are_ranges_of_paths():
+    assert bucket("index.html") == bucket("about.html") == "pages"
+    assert bucket("news/2016/01/index.html") == bucket("news/2016/01/19/index.html") == \
+        bucket("news/2016/12/31/some-event.html") == "news-2016"
+    assert bucket("stories/syrian-civil-war.html") == "stories"
+    assert bucket("entities/deir-ez-zor.html") == "entities-de"
+    assert bucket("entities/x.html") == "entities-x"  # a one-character slug
+    assert bucket("sources/5f76f297beb726ac.html") == "sources-5f"
+    for unlisted in ("search.html", "entities/deir-ez-zor/page/2.html",
+                     "stories/syrian-civil-war/feed.html", "news/2016/index.html"):
+        assert bucket(unlisted) is None
+
+
 def test_large_sitemap_remakes_only_the_parts_a_change_reaches(site: Site):
     first, state, manifest = large_sitemap(site, "2099-01-01T00:00:00Z", whole=True)
     manifest.save_state({"sitemap": json.dumps(state)})

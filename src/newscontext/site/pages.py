@@ -11,7 +11,7 @@ import html
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from ..model import ArchivedEvent, Source
 from ..portal.titles import day_title
@@ -238,18 +238,21 @@ class _Timeline:
     cooccurring: list[EntityCount]
 
 
+V = TypeVar("V")
+
+
 def _week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-class SlugTable(Mapping[str, object]):
+class SlugTable(Mapping[str, V]):
     """A slug table read as far as it is used: the keys asked for (in bulk where a page
     knows them ahead), or all at once for a full build. An incremental build renders a
     few dozen pages; reading every slug of a large archive would cost more than they do."""
 
-    def __init__(self, fetch: Callable[[Iterable[str] | None], dict]):
+    def __init__(self, fetch: Callable[[Iterable[str] | None], dict[str, V]]):
         self._fetch = fetch
-        self._known: dict = {}
+        self._known: dict[str, V] = {}
         self._absent: set[str] = set()
         self._whole = False
 
@@ -269,7 +272,7 @@ class SlugTable(Mapping[str, object]):
             self._absent.clear()
             self._whole = True
 
-    def __getitem__(self, key: str):
+    def __getitem__(self, key: str) -> V:
         if key not in self._known and not self._whole:
             self.want([key])
         return self._known[key]

@@ -17,10 +17,10 @@ Output depends only on the archive: the feed's own `updated` / `lastBuildDate` i
 entry's update (or removal) time, so an unchanged feed comes out byte for byte the same and
 the build's writer leaves it alone.
 
-feedgen makes all the XML. An event is an entry in the feeds of its story and of each of its
-entities (seven feeds on average, in two formats), so its entry's XML is made once, by
-feedgen, in a skeleton of the feed's root, and put into each feed feedgen makes: the same
-bytes as feedgen making every feed whole (a test holds the two equal), at a fifth of the cost.
+feedgen makes all the XML. An event is an entry in the feeds of its stories and of each of its
+entities, in two formats, so its entry's XML is made once, by feedgen, in a skeleton of the
+feed's root, and put into each feed feedgen makes for the channel: the same bytes as feedgen
+making every feed whole (a test holds the two equal), for a fraction of the work.
 """
 
 from __future__ import annotations
@@ -135,16 +135,16 @@ def entry_xml(entry: Entry) -> tuple[bytes, bytes]:
 
 
 class FeedMaker:
-    """Makes feeds from the store. Slug tables are read once; entries are cached, since
+    """Makes feeds from the store, with the pages' slug tables; entries are cached, since
     one event appears in the feeds of its stories and of each of its entities."""
 
     def __init__(self, store: Store, settings: Settings, pages: Pages, *, whole: bool = False):
-        """`whole`: feedgen makes each feed whole, entries and all (five times slower: the
-        reference the build's way is tested against)."""
+        """`whole`: feedgen makes each feed whole, entries and all (slower: the reference
+        the build's way is tested against)."""
         self.store = store
         self.whole = whole
         self.base = settings.site_url.rstrip("/")
-        # The build's own tables and story lists: read once, shared with the pages.
+        # The build's own slug tables and timelines, shared with the pages.
         self.event_where, self.story_slug = pages.event_where, pages.story_slug
         self.entity_slug = pages.entity_slug
         self._timeline_events = pages.timeline_events
@@ -267,18 +267,14 @@ class FeedMaker:
         for n, (path, kind, method, end) in enumerate((
                 (rss, "application/rss+xml", fg.rss_str, RSS_END),
                 (atom, "application/atom+xml", fg.atom_str, ATOM_END))):
-            self.links(fg, path, kind, page)
+            # feedgen gives RSS the last link as the channel's <link>: the page, not the feed
+            fg.link(href=self.url(path, ""), rel="self", type=kind, replace=True)
+            fg.link(href=page, rel="alternate", type="text/html")
             text = method(pretty=True)
             cut = text.rindex(end)
             files.append((path.lstrip("/"), b"".join(
                 [text[:cut], *(item.xml[n] for item in entries), text[cut:]])))
         return files
-
-    def links(self, fg: FeedGenerator, path: str, kind: str, page: str) -> None:
-        """The feed's own URL and its page's. feedgen gives RSS the last link as the
-        channel's <link>: the page, not the feed."""
-        fg.link(href=self.url(path, ""), rel="self", type=kind, replace=True)
-        fg.link(href=page, rel="alternate", type="text/html")
 
     def channel(self, *, feed_id: str, title: str, description: str,
                 updated: datetime) -> FeedGenerator:

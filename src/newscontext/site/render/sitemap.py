@@ -57,8 +57,8 @@ def bucket(name: str) -> str | None:
     if len(parts) == 2:  # main pages, not numbered ones
         if head == "stories":
             return "stories"
-        if head in ("entities", "sources"):
-            return f"{head}-{parts[1][:2]}"
+        if head in ("entities", "sources"):  # by the slug's or hash's first characters
+            return f"{head}-{parts[1].removesuffix('.html')[:2]}"
     return None
 
 

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import WIKITEXT, wikitext
+from conftest import HTML_KIWICOPPLE, HTML_PARSE_API, WIKITEXT, wikitext
 
 from newscontext import Archive, Settings
 
@@ -126,4 +126,41 @@ def test_a_second_build_into_the_same_folder_is_refused_while_one_runs(tmp_path:
         with pytest.raises(BuildBusy, match="another build"):
             archive.build(site, search=False)
     assert archive.build(site, search=False).written > 0  # free again
+    archive.close()
+
+
+def test_split_keeps_a_timeline_in_one_process_and_neighbours_together():
+    from newscontext.site.build import split
+
+    jobs = [("front",), ("day", "2016-01-19"), ("event", "a"), ("event", "b")]
+    for n in range(300):
+        pages = [None, 1, 2] if n % 7 == 0 else [None]
+        jobs += [("entity", f"e{n}", page) for page in pages] + [("feed", "entity", f"e{n}")]
+    jobs.append(("redirect", "/news/2016/01/19/old", "a"))
+    shares = split(jobs, 2, run=8)
+    assert sorted(map(repr, (job for share in shares for job in share))) == \
+        sorted(map(repr, jobs))
+    for share in shares:  # each keeps the build's order
+        assert share == [job for job in jobs if job in share]
+    where = {job: n for n, share in enumerate(shares) for job in share}
+    for n in range(300):
+        assert len({where[job] for job in jobs if f"e{n}" in job}) == 1, f"e{n} split"
+    timelines = [sum(1 for job in share if job[0] == "entity" and job[2] is None)
+                 for share in shares]
+    assert abs(timelines[0] - timelines[1]) <= 8  # runs alternate: the shares stay even
+    assert where[("entity", "e0", None)] == where[("entity", "e1", None)]  # one run
+
+
+def test_two_processes_build_the_same_site_as_one(tmp_path: Path):
+    from newscontext.site.build import PARALLEL_FROM
+
+    archive = make_archive(tmp_path, [HTML_PARSE_API, WIKITEXT, HTML_KIWICOPPLE])
+    one = archive.build(tmp_path / "one", search=False)
+    archive.settings.workers = 2
+    two = archive.build(tmp_path / "two", search=False)
+    assert one.pages + one.feeds >= PARALLEL_FROM  # the build did share its pages
+    assert (two.pages, two.feeds, two.written) == (one.pages, one.feeds, one.written)
+    sitemap = {"sitemap.xml"}  # lastmod: when each build wrote the file
+    assert {k: v for k, v in files(tmp_path / "one").items() if k not in sitemap} == \
+        {k: v for k, v in files(tmp_path / "two").items() if k not in sitemap}
     archive.close()

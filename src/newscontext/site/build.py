@@ -327,7 +327,28 @@ def render_job(pages: Pages, plan: Plan, job: Job) -> Page:
 
 
 PARALLEL_FROM = 2000  # pages: below this, starting processes costs more than it saves
+RUN = 64  # neighbouring units a process takes at a time (see `split`)
 _WORK: tuple | None = None  # what forked build processes read
+
+
+def split(jobs: list[Job], count: int, run: int = RUN) -> list[list[Job]]:
+    """The jobs shared between `count` processes. A timeline's pages and feeds are one
+    unit (they share its rows, chart and co-occurring entities, made once per process),
+    and each process takes runs of neighbouring units: neighbouring timelines list the
+    same events, whose listings a process keeps made."""
+    shares: list[list[Job]] = [[] for _ in range(count)]
+    unit, last = -1, None
+    for job in jobs:
+        if job[0] in ("story", "entity"):
+            key: object = job[:2]
+        elif job[0] == "feed" and job[1] != "root":
+            key = job[1:]
+        else:
+            key = job
+        if key != last:
+            unit, last = unit + 1, key
+        shares[unit // run % count].append(job)
+    return shares
 
 
 def _render_jobs(pages: Pages, plan: Plan, jobs: list[Job], formats: tuple[str, ...],
@@ -360,13 +381,12 @@ def _render_jobs(pages: Pages, plan: Plan, jobs: list[Job], formats: tuple[str, 
     return done, made
 
 
-def _build_share(share: tuple[int, int]) -> tuple[tuple[int, int], int, int]:
-    """One process's part of a build: every n-th page, from its own store connection,
+def _build_share(index: int) -> tuple[tuple[int, int], int, int]:
+    """One process's part of a build (see `split`), from its own store connection,
     recording what it wrote in the manifest itself (a file's record is true once the
     file is written; the build's state is saved by the main process, last)."""
     assert _WORK is not None
-    db, settings, outdir, formats, site, jobs, stamp, full = _WORK
-    index, count = share
+    db, settings, outdir, formats, site, shares, stamp, full = _WORK
     store = Store(db)
     manifest = Manifest(outdir, stamp)
     try:
@@ -375,7 +395,7 @@ def _build_share(share: tuple[int, int]) -> tuple[tuple[int, int], int, int]:
             pages.read_everything()  # as the main process did to plan it
         plan = Plan(store, pages)
         writer = Writer(outdir, manifest)
-        done = _render_jobs(pages, plan, jobs[index::count], formats, site, writer,
+        done = _render_jobs(pages, plan, shares[index], formats, site, writer,
                             settings)
         return done, writer.written, writer.unchanged
     finally:
@@ -448,12 +468,12 @@ def _build(store: Store, settings: Settings, outdir: Path, *, full: bool,
     if settings.workers > 1 and len(jobs) >= PARALLEL_FROM:
         # Pages are independent: each process renders, writes and records its share.
         global _WORK
-        _WORK = (store.path, settings, outdir, formats, site, jobs, manifest.stamp, full)
-        shares = [(w, settings.workers) for w in range(settings.workers)]
+        _WORK = (store.path, settings, outdir, formats, site, split(jobs, settings.workers),
+                 manifest.stamp, full)
         try:
             with ProcessPoolExecutor(settings.workers,
                                      mp_context=multiprocessing.get_context("fork")) as pool:
-                for done, written, unchanged in pool.map(_build_share, shares):
+                for done, written, unchanged in pool.map(_build_share, range(settings.workers)):
                     report.pages += done[0]
                     report.feeds += done[1]
                     writer.written += written

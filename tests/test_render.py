@@ -30,6 +30,7 @@ from newscontext.site.pages import (
     SourceItem,
     SourcePage,
     TimelinePage,
+    page_rows,
 )
 from newscontext.site.render import SiteInfo, markdown
 from newscontext.site.render import html as html_render
@@ -350,20 +351,39 @@ def test_fixture_build_has_every_kind(built: Built):
                      "redirect"}
 
 
-def test_full_build_plans_entities_by_their_newest_event(built: Built):
-    """Entities listed on the same events come one after the other in a full build (so
-    their listings are made once); every entity with events is planned exactly once."""
+def test_full_build_plans_pages_by_the_newest_event_they_list(built: Built):
+    """Days, events, stories and entities come in the order of the newest event each page
+    lists, newest first (so the pages listing the same events come together and share
+    their listings), a day before the timelines of its events, a timeline's feeds with its
+    main page; every page is planned exactly once."""
     store = built.archive.store
-    order = store.entities_by_newest_event()
-    assert sorted(order) == sorted(store.entity_event_counts())
-    newest = []
-    for name in order:
-        _, day, position = store.events_with_entity(name)[0]
-        newest.append((day, position))
-    assert newest == sorted(newest, reverse=True)
     plan = Plan(store, Pages(store, built.archive.settings))
-    planned = [job[1] for job in plan.everything() if job[0] == "entity" and job[2] is None]
-    assert planned == [name for name in order if name in built.pages.entity_slug]
+    jobs = list(plan.everything())
+    assert len(jobs) == len(set(jobs))
+
+    def newest(job: tuple) -> tuple[str, float]:
+        """(date, position) of the newest event the page lists; a day's own page and its
+        events' pages come before every event of the day."""
+        if job[0] == "day":
+            return job[1].isoformat(), float("inf")
+        if job[0] == "event":
+            return store.event(job[1]).event.date.isoformat(), float("inf")
+        rows = (store.story_members([job[1]])[job[1]] if job[0] == "story"
+                else store.events_with_entity(job[1]))
+        _, day, position = page_rows(rows, job[2])[0]
+        return day, position
+
+    dated = [job for job in jobs if job[0] in ("day", "event", "story", "entity")]
+    keys = [newest(job) for job in dated]
+    assert keys == sorted(keys, reverse=True)
+    for n, job in enumerate(jobs):
+        if job[0] == "feed" and job[1] != "root":  # right after its timeline's main page
+            assert jobs[n - 1] == (job[1], job[2], None)
+    assert {job[1] for job in jobs if job[0] == "entity"} == \
+        {name for name in store.entity_event_counts() if name in built.pages.entity_slug}
+    assert {job[1] for job in jobs if job[0] == "day"} == set(plan.days)
+    assert any(job[0] in ("story", "entity") and job[2] for job in jobs), \
+        "the sample has timelines of several pages, planned apart"
 
 
 def test_markdown_links_and_whitespace(built: Built):

@@ -23,13 +23,14 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from operator import itemgetter
 from pathlib import Path
 
 from ..ingest import utc_now
 from ..settings import Settings
 from ..store import Store
 from . import urls
-from .pages import FRONT_DAYS, Page, Pages, RedirectPage
+from .pages import FRONT_DAYS, Page, Pages, RedirectPage, page_rows
 from .render import SiteInfo, render
 from .render.feeds import FeedMaker
 from .urls import slugify, unique_slug
@@ -38,6 +39,7 @@ log = logging.getLogger("newscontext.build")
 
 STATIC = Path(__file__).parent / "render" / "static"
 STATE_DIR = ".newscontext"  # inside the output folder: the manifest and the build state
+DAY_FIRST = 1 << 30  # a plan key's position that comes before every event of the day
 
 
 @dataclass
@@ -213,23 +215,46 @@ class Plan:
         return sorted({(d.year, d.month) for d in self.days})
 
     def everything(self) -> Iterator[Job]:
+        """Every page. The pages listing events (days, stories, entities) come in the order
+        of the newest event each lists, newest first, a day before the timelines of its
+        events: the pages listing the same events come together, while a build process still
+        keeps those events' listings made (ITEMS_KEPT), so each is made about once. Event
+        pages go with their day, so that any run of the plan holds pages of every kind."""
         self.pages.read_everything()
         yield from self.fixed()
+        dated: list[tuple[tuple[str, int], Job]] = []
         for day in self.days:
-            yield ("day", day)
+            dated.append(((day.isoformat(), DAY_FIRST), ("day", day)))
+        for event_id, (day, _) in self.pages.event_where.items():
+            dated.append(((day, DAY_FIRST), ("event", event_id)))
+        for name in self.pages.story_slug:
+            dated += self._dated_timeline("story", name)
+        entities = self.pages.entity_slug
+        for name, day, position in self.store.entities_newest_event():
+            if name in entities:
+                dated += self._dated_timeline("entity", name, (day, position))
+        dated.sort(key=itemgetter(0), reverse=True)  # stable: the order above within a key
+        yield from (job for _, job in dated)
         for year, month in self.months():
             yield ("month", year, month)
-        for event_id in self.pages.event_where:
-            yield ("event", event_id)
-        for name in self.pages.story_slug:
-            yield from self._timeline_pages("story", name)
-        entities = self.pages.entity_slug
-        for name in self.store.entities_by_newest_event():
-            if name in entities:
-                yield from self._timeline_pages("entity", name)
         for url in self.cited:
             yield ("source", url)
         yield from self.redirects(None)
+
+    def _dated_timeline(self, kind: str, name: str, newest: tuple[str, int] | None = None
+                        ) -> list[tuple[tuple[str, int], Job]]:
+        """A timeline's pages, each with the (date, position) of the newest event it lists;
+        the feeds go with the main page. `newest`: the timeline's newest event, known."""
+        numbered = self.pages.timeline_pages(kind, name)[1:]
+        rows = self.pages.timeline_rows(kind, name) if numbered or newest is None else []
+        if rows:
+            newest = rows[0][1:]
+        key = newest or ("", 0)
+        dated: list[tuple[tuple[str, int], Job]] = [
+            (key, (kind, name, None)), (key, ("feed", kind, name))]
+        for page in numbered:
+            dated.append((page_rows(rows, page)[0][1:], (kind, name, page)))
+        return dated
 
     def fixed(self) -> Iterator[Job]:
         """The pages any change reaches: the front and about pages and the root feeds."""
@@ -327,28 +352,14 @@ def render_job(pages: Pages, plan: Plan, job: Job) -> Page:
 
 
 PARALLEL_FROM = 2000  # pages: below this, starting processes costs more than it saves
-RUN = 64  # neighbouring units a process takes at a time (see `split`)
 _WORK: tuple | None = None  # what forked build processes read
 
 
-def split(jobs: list[Job], count: int, run: int = RUN) -> list[list[Job]]:
-    """The jobs shared between `count` processes. A timeline's pages and feeds are one
-    unit (they share its rows, chart and co-occurring entities, made once per process),
-    and each process takes runs of neighbouring units: neighbouring timelines list the
-    same events, whose listings a process keeps made."""
-    shares: list[list[Job]] = [[] for _ in range(count)]
-    unit, last = -1, None
-    for job in jobs:
-        if job[0] in ("story", "entity"):
-            key: object = job[:2]
-        elif job[0] == "feed" and job[1] != "root":
-            key = job[1:]
-        else:
-            key = job
-        if key != last:
-            unit, last = unit + 1, key
-        shares[unit // run % count].append(job)
-    return shares
+def split(jobs: list[Job], count: int) -> list[list[Job]]:
+    """The jobs shared between `count` processes: each takes a run of the plan, as many jobs
+    as the others (the pages of a run list the same events, whose listings a process keeps
+    made; see Plan.everything)."""
+    return [jobs[len(jobs) * n // count : len(jobs) * (n + 1) // count] for n in range(count)]
 
 
 def _render_jobs(pages: Pages, plan: Plan, jobs: list[Job], formats: tuple[str, ...],

@@ -8,6 +8,7 @@ extension (each renderer adds its own), or an absolute URL for pages elsewhere.
 from __future__ import annotations
 
 import html
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -24,6 +25,7 @@ PAGE_SIZE = 50  # events per timeline page
 COOCCURRING = 12  # entities listed as found most often with a story or entity
 FRONT_DAYS = 3
 ITEMS_KEPT = 20_000  # event listing items a build keeps made (each is listed ~8 times)
+TIMELINES_KEPT = 2_000  # timelines whose rows, chart and co-occurring entities are kept made
 EXCERPT_WORDS = 80  # of a source article's text shown when full text is not published
 
 
@@ -228,9 +230,12 @@ def event_media(store: Store, sources: list[Source],
     return description, image
 
 
+Row = tuple[str, str, int]  # (event id, date, position) of an event on a timeline
+
+
 @dataclass
 class _Timeline:
-    rows: list[tuple[str, str, int]]  # (event id, date, position), newest first
+    rows: list[Row]  # newest first
     path: Callable[[int | None], str]  # of the main page (None) or a numbered page
     wikipedia: str | None
     first_week: date | None
@@ -243,6 +248,15 @@ V = TypeVar("V")
 
 def _week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
+
+
+def page_rows(rows: list[Row], page: int | None) -> list[Row]:
+    """The rows (newest first) a timeline page lists: the newest PAGE_SIZE on the main page
+    (None), and numbered pages of PAGE_SIZE from the oldest, so old pages never shift."""
+    if page is None:
+        return rows[:PAGE_SIZE]
+    total = len(rows)
+    return rows[max(0, total - page * PAGE_SIZE) : total - (page - 1) * PAGE_SIZE]
 
 
 class SlugTable(Mapping[str, V]):
@@ -277,6 +291,17 @@ class SlugTable(Mapping[str, V]):
             self.want([key])
         return self._known[key]
 
+    # Mapping's own get and `in` go through __getitem__ and KeyError: slow at a million calls.
+    def get(self, key: str, default: V | None = None) -> V | None:
+        if key not in self._known and not self._whole:
+            self.want([key])
+        return self._known.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        if key not in self._known and not self._whole:
+            self.want([key])  # type: ignore[list-item]
+        return key in self._known
+
     def __iter__(self) -> Iterator[str]:
         self.read_all()
         return iter(self._known)
@@ -303,11 +328,12 @@ class Pages:
         # An event is listed on its day and on every story and entity page it belongs to:
         # its item is made once (and kept while ITEMS_KEPT allows).
         self._items: dict[str, EventItem] = {}
-        self._stories: dict[str, list[tuple[str, str, int]]] = {}
+        self._stories: dict[str, list[Row]] = {}
         self._entity_counts: dict[str, int] = {}
         self._everything = False  # every story's events and entity's count read
         self._day_counts: list[tuple[str, int]] | None = None
-        self._timeline: tuple[tuple[str, str], _Timeline] | None = None
+        # A full build renders a long timeline's pages far apart (see Plan.everything).
+        self._timelines: OrderedDict[tuple[str, str], _Timeline] = OrderedDict()
 
     def day_counts(self) -> list[tuple[str, int]]:
         """(date, live events) of every day with events, oldest first (read once)."""
@@ -324,7 +350,7 @@ class Pages:
             table.read_all()
         self._everything = True
 
-    def story_events(self, name: str) -> list[tuple[str, str, int]]:
+    def story_events(self, name: str) -> list[Row]:
         """A story's events, newest first."""
         if name not in self._stories and not self._everything:
             self._stories[name] = self.store.story_members([name]).get(name, [])
@@ -485,23 +511,16 @@ class Pages:
         )
 
     def timeline(self, timeline: str, name: str, page: int | None = None) -> TimelinePage:
-        """A story's or entity's events: the newest PAGE_SIZE on the main page (page None),
-        and numbered pages of PAGE_SIZE from the oldest, so old pages never shift."""
+        """A story's or entity's events, paged (see `page_rows`)."""
         whole = self._whole_timeline(timeline, name)
-        rows = whole.rows
-        total = len(rows)
+        total = len(whole.rows)
         count = max(1, -(-total // PAGE_SIZE))
-        if page is None:
-            chosen = rows[:PAGE_SIZE]
-        else:
-            start = max(0, total - page * PAGE_SIZE)  # rows are newest first
-            chosen = rows[start : total - (page - 1) * PAGE_SIZE]
         return TimelinePage(
             path=whole.path(page),
             title=name if page is None else f"{name} (page {page} of {count})",
             timeline=timeline, name=name, wikipedia=whole.wikipedia, total=total,
             first_week=whole.first_week, weekly=whole.weekly,
-            events=self.items([i for i, *_ in chosen]), page=page,
+            events=self.items([i for i, *_ in page_rows(whole.rows, page)]), page=page,
             pages=[Ref(str(n), whole.path(n)) for n in range(1, count + 1)] if count > 1 else [],
             cooccurring=whole.cooccurring,
             feeds=[Ref("RSS", urls.feed_path(whole.path(None), "xml")),
@@ -519,22 +538,32 @@ class Pages:
         count = -(-total // PAGE_SIZE)
         return [None] + (list(range(1, count + 1)) if count > 1 else [])
 
-    def timeline_events(self, timeline: str, name: str) -> list[tuple[str, str, int]]:
-        """(event id, date, position) of a story's or entity's events, newest first."""
+    def timeline_events(self, timeline: str, name: str) -> list[Row]:
+        """A story's or entity's events, newest first."""
         return self._whole_timeline(timeline, name).rows
 
-    def _whole_timeline(self, timeline: str, name: str) -> _Timeline:
-        """What every page of a timeline shares, kept for the next page of the same one
-        (a build renders a timeline's pages one after the other)."""
-        if self._timeline is not None and self._timeline[0] == (timeline, name):
-            return self._timeline[1]
+    def timeline_rows(self, timeline: str, name: str) -> list[Row]:
+        """The same, read without making the rest of the timeline."""
+        known = self._timelines.get((timeline, name))
+        if known is not None:
+            return known.rows
         if timeline == "story":
-            rows = self.story_events(name)
+            return self.story_events(name)
+        return self.store.events_with_entity(name)
+
+    def _whole_timeline(self, timeline: str, name: str) -> _Timeline:
+        """What every page of a timeline shares, kept while TIMELINES_KEPT allows."""
+        key = (timeline, name)
+        known = self._timelines.get(key)
+        if known is not None:
+            self._timelines.move_to_end(key)
+            return known
+        rows = self.timeline_rows(timeline, name)
+        if timeline == "story":
             slug = self.story_slug[name]
             path = lambda n: urls.story_path(slug, n)  # noqa: E731
             wikipedia = self._story_article(rows, name)
         else:
-            rows = self.store.events_with_entity(name)
             slug = self.entity_slug[name]
             path = lambda n: urls.entity_path(slug, n)  # noqa: E731
             wikipedia = urls.wikipedia_url(name)
@@ -548,8 +577,10 @@ class Pages:
         found = self.store.cooccurring([i for i, *_ in rows], name, COOCCURRING)
         self.entity_slug.want(title for title, _ in found)
         cooccurring = [EntityCount(self.entity_ref(title), n) for title, n in found]
-        whole = _Timeline(rows, path, wikipedia, first_week, weekly, cooccurring)
-        self._timeline = ((timeline, name), whole)
+        whole = self._timelines[key] = _Timeline(rows, path, wikipedia, first_week, weekly,
+                                                 cooccurring)
+        if len(self._timelines) > TIMELINES_KEPT:
+            self._timelines.popitem(last=False)  # the least recently used
         return whole
 
     def _story_article(self, rows: list[tuple[str, str]], name: str) -> str | None:

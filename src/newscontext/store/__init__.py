@@ -780,14 +780,13 @@ class Store(ArticlesStore):
             "JOIN events e ON e.id = x.event_id WHERE x.entity = ? "
             "ORDER BY e.date DESC, e.position DESC, e.id DESC", (title,))]
 
-    def entities_by_newest_event(self) -> list[str]:
-        """Every entity with events, by its newest event (date, position), newest first:
-        entities listed on the same events come together (a build renders their
-        timelines one after the other, with those events' listings still at hand)."""
-        return [row[0] for row in self.conn.execute(
-            "SELECT x.entity FROM event_entities x JOIN events e ON e.id = x.event_id "
-            "GROUP BY x.entity ORDER BY MAX(e.date || printf('%06d', e.position)) DESC, "
-            "x.entity")]
+    def entities_newest_event(self) -> list[tuple[str, str, int]]:
+        """(entity, date, position) of every entity's newest event (removed ones too), newest
+        first: a full build plans the pages listing the same events together."""
+        return [(entity, newest[:10], int(newest[10:])) for entity, newest in self.conn.execute(
+            "SELECT x.entity, MAX(e.date || printf('%06d', e.position)) AS newest "
+            "FROM event_entities x JOIN events e ON e.id = x.event_id "
+            "GROUP BY x.entity ORDER BY newest DESC, x.entity")]
 
     def entity_event_counts(self, titles: Iterable[str] | None = None) -> dict[str, int]:
         """Entity -> how many events (removed ones too) have it in their context (every

@@ -52,8 +52,9 @@ class Fragments:
         if hit is not None and hit[0] is owner:
             return hit[1]
         value = make()
-        if len(self.kept) >= self.limit:
-            self.kept.clear()
+        if len(self.kept) >= self.limit:  # the oldest half goes (pages nearby share the rest)
+            for old in list(self.kept)[: self.limit // 2]:
+                del self.kept[old]
         self.kept[key] = (owner, value)
         return value
 

@@ -66,13 +66,15 @@ def demo() -> None:
     """The main job on the bundled real sample: ingest, resolve, relate, build, serve."""
     install()
     DEMO_DB.parent.mkdir(exist_ok=True)
+    port = os.environ.get("NEWSCONTEXT_DEMO_PORT", "8000")
+    # Absolute URLs (JSON, XML, feeds, sitemap) name the server the demo starts.
+    os.environ.setdefault("NEWSCONTEXT_SITE_URL", f"http://127.0.0.1:{port}")
     cli = [BIN / "newscontext", "--db", DEMO_DB]
     run(*cli, "ingest", *SAMPLE)
     run(*cli, "resolve")
     run(*cli, "relate")
     run(*cli, "stats")
     run(*cli, "build", DEMO_SITE)
-    port = os.environ.get("NEWSCONTEXT_DEMO_PORT", "8000")
     run(*cli, "serve", DEMO_SITE, "--port", port)
 
 

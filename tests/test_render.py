@@ -20,6 +20,7 @@ from newscontext.model import ArchivedEvent
 from newscontext.site import urls
 from newscontext.site.build import Plan
 from newscontext.site.pages import (
+    COOCCURRING,
     AboutPage,
     EventItem,
     EventPage,
@@ -272,6 +273,18 @@ def test_timeline_page(built: Built):
     assert "### Found most often with" in text
     first = page.cooccurring[0]
     assert f"- [{first.entity.title}]({first.entity.path}.md) ({first.events})" in text
+
+
+def test_cooccurring_entities_counted_from_listings_agree_with_the_store(built: Built):
+    """A one-page timeline counts its co-occurring entities from its events' listings, a
+    longer one asks the store: both give the store's counts, in the store's order."""
+    store, pages = built.archive.store, built.pages
+    timelines = [p for p in built.every if isinstance(p, TimelinePage) and p.page is None]
+    assert any(p.total > 1 for p in timelines)
+    for page in timelines:
+        ids = [i for i, *_ in pages.timeline_events(page.timeline, page.name)]
+        assert [(c.entity.title, c.events) for c in page.cooccurring] == \
+            store.cooccurring(ids, page.name, COOCCURRING), page.path
 
 
 def test_timeline_pages_hold_every_event_once(built: Built, monkeypatch):

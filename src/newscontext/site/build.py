@@ -63,6 +63,9 @@ class Manifest:
         self.conn = sqlite3.connect(folder / "manifest.sqlite3", isolation_level=None,
                                     timeout=120)
         self.conn.execute("PRAGMA journal_mode = WAL")
+        # No sync at each commit: a record lost to a power cut only makes its file be
+        # written again; the records of a killed build are kept either way.
+        self.conn.execute("PRAGMA synchronous = NORMAL")
         self.conn.execute("CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, "
                           "sha256 TEXT NOT NULL, changed_at TEXT) WITHOUT ROWID")
         columns = {row[1] for row in self.conn.execute("PRAGMA table_info(files)")}

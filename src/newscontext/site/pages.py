@@ -8,7 +8,7 @@ extension (each renderer adds its own), or an absolute URL for pages elsewhere.
 from __future__ import annotations
 
 import html
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -574,7 +574,13 @@ class Pages:
             weekly = [0] * ((_week_start(dates[-1]) - first_week).days // 7 + 1)
             for day in dates:
                 weekly[(_week_start(day) - first_week).days // 7] += 1
-        found = self.store.cooccurring([i for i, *_ in rows], name, COOCCURRING)
+        ids = [i for i, *_ in rows]
+        if len(ids) <= PAGE_SIZE:  # one page lists every event: count from their listings
+            counts = Counter(ref.title for item in self.items(ids) for ref in item.context
+                             if ref.title != name)
+            found = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))[:COOCCURRING]
+        else:
+            found = self.store.cooccurring(ids, name, COOCCURRING)
         self.entity_slug.want(title for title, _ in found)
         cooccurring = [EntityCount(self.entity_ref(title), n) for title, n in found]
         whole = self._timelines[key] = _Timeline(rows, path, wikipedia, first_week, weekly,

@@ -10,6 +10,11 @@ event reworded). The search index (Pagefind) is timed apart, with --search.
     python benchmarks/build.py --out /dev/shm   # in memory: rendering without the disk
 
 CPU user is the rendering, CPU sys mostly the file system's work for the writes.
+
+Leave a few minutes between runs on disk: the script deletes its site (1.75 million files)
+when it ends, and ext4 without a journal (as on the machine the README's figures come from)
+then creates files several times slower for some minutes (its inode allocator steps over
+inodes freed in the last minutes), which a run started right away would measure.
 """
 
 from __future__ import annotations

@@ -221,8 +221,8 @@ class Plan:
         """Every page. The pages listing events (days, stories, entities) come in the order
         of the newest event each lists, newest first, a day before the timelines of its
         events: the pages listing the same events come together, while a build process still
-        keeps those events' listings made (ITEMS_KEPT), so each is made about once. Event
-        pages go with their day, so that any run of the plan holds pages of every kind."""
+        keeps those events' listings made (ITEMS_KEPT), so few are made twice. Event pages
+        go with their day, so that any run of the plan holds pages of every kind."""
         self.pages.read_everything()
         yield from self.fixed()
         dated: list[tuple[tuple[str, int], Job]] = []

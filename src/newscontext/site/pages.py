@@ -589,7 +589,7 @@ class Pages:
             self._timelines.popitem(last=False)  # the least recently used
         return whole
 
-    def _story_article(self, rows: list[tuple[str, str]], name: str) -> str | None:
+    def _story_article(self, rows: list[Row], name: str) -> str | None:
         """A story heading's Wikipedia article: its link, when the heading is one link."""
         for event_id, *_ in rows[:1]:
             archived = self.store.event(event_id)

@@ -76,3 +76,68 @@ def test_bad_usage_is_explained(tmp_path: Path):
     assert "is not a date" in newscontext("show", "yesterday", db=db).stderr
     result = newscontext("ingest", "--api", "--from", "2016-01-19", "--to", "2016-01-01", db=db)
     assert result.returncode != 0 and "before" in result.stderr
+
+
+def test_a_file_that_is_no_archive_is_one_line_exit_2(tmp_path: Path):
+    """Regression: `--db` naming a text file gave sqlite3's traceback for every command."""
+    notdb = tmp_path / "notes.txt"
+    notdb.write_text("not a database\n" * 100)
+    for command in (["stats"], ["show", "2016-01-19"], ["export", "events"],
+                    ["build", tmp_path / "site"], ["ingest", WIKITEXT / "2016-01-19.wiki"],
+                    ["resolve"], ["relate"]):
+        result = newscontext(*command, db=notdb)
+        assert result.returncode == 2, (command, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "notes.txt" in lines[0] and "not a newscontext archive" in \
+            lines[0], (command, result.stderr)
+        assert "Traceback" not in result.stderr
+    assert notdb.read_text() == "not a database\n" * 100  # nothing written into it
+
+
+def test_another_programs_database_is_refused_not_migrated(tmp_path: Path):
+    import sqlite3
+
+    other = tmp_path / "other.sqlite3"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE accounts (id INTEGER)")
+    result = newscontext("ingest", WIKITEXT / "2016-01-19.wiki", db=other)
+    assert result.returncode == 2 and "not a newscontext archive" in result.stderr
+    with sqlite3.connect(other) as conn:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    assert tables == {"accounts"}
+
+
+def test_readers_do_not_create_an_archive(tmp_path: Path):
+    """Regression: `stats` with a mistyped --db made the folders and an empty archive."""
+    missing = tmp_path / "no" / "such" / "archive.sqlite3"
+    for command in (["stats"], ["show", "2016-01-19"], ["export", "events"],
+                    ["build", tmp_path / "site"]):
+        result = newscontext(*command, db=missing)
+        assert result.returncode == 2, (command, result.stderr)
+        assert "no archive there" in result.stderr and "archive.sqlite3" in result.stderr
+    assert not (tmp_path / "no").exists()
+    assert newscontext("ingest", WIKITEXT / "2016-01-19.wiki", db=missing).returncode == 0
+    assert newscontext("stats", db=missing).returncode == 0
+
+
+def test_two_ingests_at_once_take_turns_without_false_errors(tmp_path: Path):
+    """Regression: two `ingest` of the same days at once both exited 2 with UNIQUE
+    constraint errors and stored false error rows."""
+    db = tmp_path / "a.sqlite3"
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    command = [sys.executable, "-m", "newscontext", "--db", str(db), "ingest", str(WIKITEXT)]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env=environment) for _ in range(3)]
+    results = [(run.wait(timeout=300), run.stderr.read()) for run in runs]
+    for code, stderr in results:
+        assert code == 0, stderr
+        assert "UNIQUE" not in stderr and "error" not in stderr.lower()
+    ingested = sorted(stderr.split(" revisions")[0].strip().splitlines()[-1]
+                      for _, stderr in results)
+    assert ingested == ["0", "0", "13"]  # one did the work; the others found it done
+    once = tmp_path / "once.sqlite3"
+    assert newscontext("ingest", WIKITEXT, db=once).returncode == 0
+    assert newscontext("export", "events", db=db).stdout == \
+        newscontext("export", "events", db=once).stdout
+    stats = newscontext("stats", db=db).stdout
+    assert "UNIQUE" not in stats

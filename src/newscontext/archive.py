@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from .ingest import Ingester, IngestReport, utc_now
+from .lock import FileLock
 from .model import (
     ArchivedEvent,
     Article,
@@ -26,6 +28,24 @@ from .related import DEFAULT, Contexts, Method, related_json
 from .settings import Settings
 from .site.urls import unique_slug
 from .store import Store
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def writes(method: Callable[P, R]) -> Callable[P, R]:
+    """Run an Archive method that writes under the archive's write lock: two writers (two
+    `ingest`, an `ingest` beside an `update`) take turns instead of failing each other's
+    transactions. Re-entrant, so a robot cycle holds it across all its stages."""
+
+    @functools.wraps(method)
+    def locked(*args: P.args, **kwargs: P.kwargs) -> R:
+        archive = args[0]
+        assert isinstance(archive, Archive)
+        with archive.writing:
+            return method(*args, **kwargs)
+
+    return locked
 
 if TYPE_CHECKING:  # crawling needs httpx and the extractor: imported when it runs
     from .site.build import BuildReport
@@ -60,11 +80,16 @@ class Archive:
     ...     archive.ingest_paths([Path("days/")])
     """
 
-    def __init__(self, settings: Settings | None = None):
+    def __init__(self, settings: Settings | None = None, *, create: bool = True):
+        """`create=False` for readers: a missing archive is an error (StoreError), not a
+        new empty one."""
         self.settings = settings or Settings.from_env()
-        self.store = Store(self.settings.db)
+        self.store = Store(self.settings.db, create=create)
+        db = Path(self.settings.db)
+        self.writing = FileLock(db.with_name(db.name + ".lock"), f"the archive {db}")
 
     def close(self) -> None:
+        self.writing.release()
         self.store.close()
 
     def __enter__(self) -> Archive:
@@ -75,6 +100,7 @@ class Archive:
 
     # -- ingest ----------------------------------------------------------------------------
 
+    @writes
     def ingest_paths(self, paths: Iterable[Path]) -> IngestReport:
         """Ingest `.wiki`, `.xml` and `.html` day pages from files and folders."""
         ingester = Ingester(self.store)
@@ -85,6 +111,7 @@ class Archive:
                 ingester.add(item)
         return ingester.finish()
 
+    @writes
     def ingest_api(self, first: date, last: date) -> IngestReport:
         """Fetch the day pages of a date range from the MediaWiki API; days whose revision
         is already in the archive are not fetched again."""
@@ -109,6 +136,7 @@ class Archive:
 
     # -- entities and related events ---------------------------------------------------------
 
+    @writes
     def resolve(self, *, api: bool = False, redirects: Path | None = None) -> ResolveReport:
         """Make every link target a canonical entity: through a redirect table file, the
         MediaWiki API (titles already known are not asked again), or neither (titles stay
@@ -146,6 +174,7 @@ class Archive:
             self.store_error("resolve", error)
         return report
 
+    @writes
     def relate(self, method: Method = DEFAULT, k: int = 10) -> RelateReport:
         """Recompute every event's related list. A full pass: rarity weights depend on the
         whole archive, and the pass is a few seconds at archive scale (see README)."""
@@ -158,6 +187,7 @@ class Archive:
                             related=sum(items.count('"id"') for _, items in lists),
                             changed=changed, seconds=time.perf_counter() - started)
 
+    @writes
     def contexts(self, *, hide_stories: bool = False) -> Contexts:
         """Every live event's context (links and story links, redirects resolved) as
         matrices, from the context table (brought up to date first)."""
@@ -166,6 +196,7 @@ class Archive:
         ids, dates, titles, rows = self.store.context_rows()
         return Contexts.from_arrays(ids, dates, titles, rows, hide_stories=hide_stories)
 
+    @writes
     def store_error(self, place: str, message: str) -> None:
         with self.store.transaction():
             self.store.add_error(place, message, utc_now())
@@ -206,6 +237,7 @@ class Archive:
 
     # -- source articles -------------------------------------------------------------------
 
+    @writes
     def crawl(self, since: date | None = None, limit: int | None = None,
               progress: Progress | None = None) -> CrawlReport:
         """Fetch the articles the events cite: sources never tried, and failed ones whose

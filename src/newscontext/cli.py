@@ -19,6 +19,7 @@ from . import __version__
 from .archive import Archive
 from .ingest import IngestReport
 from .settings import Settings
+from .store import StoreError
 
 err = Console(stderr=True, soft_wrap=True)  # log lines stay whole when piped
 out = Console()
@@ -54,8 +55,14 @@ def main(ctx: click.Context, db: Path | None, verbose: int) -> None:
     ctx.obj = Settings.from_env(db=db)
 
 
-def _archive(ctx: click.Context) -> Archive:
-    archive = Archive(ctx.obj)
+def _archive(ctx: click.Context, *, create: bool = True) -> Archive:
+    """The archive of --db; `create=False` for commands that only read it. A file that is
+    no archive ends the command with one line naming it (exit 2), never a traceback."""
+    try:
+        archive = Archive(ctx.obj, create=create)
+    except StoreError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False)
+        ctx.exit(2)
     ctx.call_on_close(archive.close)
     return archive
 
@@ -148,7 +155,7 @@ def export(ctx: click.Context, kind: str) -> None:
     related: every live event's related list (`relate` computes them);
     articles: every source article `crawl` kept, by URL, with its full text.
     """
-    archive = _archive(ctx)
+    archive = _archive(ctx, create=False)
     write = sys.stdout.write
     if kind == "events":
         for archived in archive.events():
@@ -173,7 +180,7 @@ def export(ctx: click.Context, kind: str) -> None:
 @click.pass_context
 def show(ctx: click.Context, day: date, show_removed: bool) -> None:
     """Print one day as a tree: category > stories > events with their sources."""
-    archive = _archive(ctx)
+    archive = _archive(ctx, create=False)
     events = [a for a in archive.day(day) if show_removed or not a.removed]
     if not events:
         err.print(f"no events for {day.isoformat()} in {ctx.obj.db}")
@@ -203,7 +210,7 @@ def show(ctx: click.Context, day: date, show_removed: bool) -> None:
 @click.pass_context
 def stats(ctx: click.Context) -> None:
     """Print counts per year, parse warnings and input errors."""
-    data = _archive(ctx).stats()
+    data = _archive(ctx, create=False).stats()
     totals = data["totals"]
     table = Table(title=f"{ctx.obj.db}")
     for column in ("year", "days", "events", "removed", "sources"):
@@ -299,7 +306,7 @@ def build(ctx: click.Context, outdir: Path, full: bool, search: bool) -> None:
     from .site.render.search import SearchError
 
     try:
-        report = _archive(ctx).build(outdir, full=full, search=search)
+        report = _archive(ctx, create=False).build(outdir, full=full, search=search)
     except (SearchError, BuildBusy) as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False)
         ctx.exit(1)

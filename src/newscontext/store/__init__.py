@@ -32,7 +32,7 @@ from ..model import (
 )
 from ..site.urls import MAX_SLUG
 from .articles import ArticlesStore
-from .schema import migrate
+from .schema import MIGRATIONS, migrate
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,19 +124,51 @@ class _TakenSlugs:
         self._added.add(slug)
 
 
-class Store(ArticlesStore):
-    """One archive file. Open it, use it, close it (or use it as a context manager)."""
+class StoreError(Exception):
+    """The archive file cannot be used: missing, not a database, unreadable. The message
+    names the file and is meant for the operator as it is."""
 
-    def __init__(self, path: Path | str):
+
+def _check_schema(conn: sqlite3.Connection) -> None:
+    """Refuse a database that is someone else's, or of a newer newscontext, before migrating
+    writes our tables into it."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise sqlite3.DatabaseError(f"schema {version} is newer than this newscontext knows "
+                                    f"({len(MIGRATIONS)}): upgrade newscontext")
+    if version == 0 and conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' LIMIT 1").fetchone():
+        raise sqlite3.DatabaseError("a SQLite database with other tables")
+
+
+class Store(ArticlesStore):
+    """One archive file. Open it, use it, close it (or use it as a context manager).
+
+    `create=False` is for commands that only read: they must say that there is no archive
+    rather than make an empty one (and its folders) where the operator mistyped a path.
+    """
+
+    def __init__(self, path: Path | str, *, create: bool = True):
         self.path = Path(path)
-        if str(path) != ":memory:":
+        memory = str(path) == ":memory:"
+        if not memory and not create and not self.path.is_file():
+            raise StoreError(f"{path}: no archive there (run `newscontext ingest` to make one)")
+        if not memory:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(str(path), isolation_level=None, timeout=60)
-        self.conn.row_factory = sqlite3.Row
-        self.conn.execute("PRAGMA journal_mode = WAL")
-        self.conn.execute("PRAGMA foreign_keys = ON")
-        self.conn.execute("PRAGMA synchronous = NORMAL")
-        migrate(self.conn)
+        try:
+            self.conn = sqlite3.connect(str(path), isolation_level=None, timeout=60)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{path}: cannot open the archive ({exc})") from None
+        try:
+            self.conn.row_factory = sqlite3.Row
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute("PRAGMA foreign_keys = ON")
+            self.conn.execute("PRAGMA synchronous = NORMAL")
+            _check_schema(self.conn)
+            migrate(self.conn)
+        except sqlite3.DatabaseError as exc:
+            self.conn.close()
+            raise StoreError(f"{path}: not a newscontext archive ({exc})") from None
 
     def close(self) -> None:
         self.conn.close()

@@ -34,15 +34,17 @@ def parse_revision(rev: PageRevision) -> ParsedDay:
     return parse_wikitext(rev.date, rev.text)
 
 
-def event_id(day: date, text: str, taken: set[str]) -> str:
+def event_id(day: date, text: str, taken: set[str], start: int = 0) -> tuple[str, int]:
     """A new event's id: derived from its first wording, so a fresh archive built from the
-    same revisions gets the same ids; a counter separates identical sentences."""
-    n = 0
+    same revisions gets the same ids; a counter separates identical sentences. Returns the
+    id and its counter: a caller that remembers it starts the next twin there (counters
+    below it are taken), so a day of many identical lines is not quadratic."""
+    n = start
     while True:
         seed = f"{day.isoformat()}\n{text}\n{n}" if n else f"{day.isoformat()}\n{text}"
         ident = hashlib.sha256(seed.encode("utf-8")).hexdigest()[:16]
         if ident not in taken:
-            return ident
+            return ident, n
         n += 1
 
 
@@ -73,6 +75,7 @@ class IngestReport:
     missing: list[date] = field(default_factory=list)  # days the wiki has no page for
     warnings: list[ParseWarning] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    repaired: int = 0  # archived events re-derived first by newer parsers (repair.py)
 
 
 class Ingester:
@@ -85,6 +88,7 @@ class Ingester:
         self._created: set[str] = set()
         self._removed: set[str] = set()
         self._taken = store.event_ids()
+        self._twins: dict[tuple[date, str], int] = {}  # next counter of repeated sentences
 
     def add(self, rev: PageRevision) -> None:
         """Ingest one revision; a parse or storage failure is reported, not raised."""
@@ -196,7 +200,9 @@ class Ingester:
                     store.add_version(archived.id, event, rev, at)
                     self.report.changed += 1
                 continue
-            ident = event_id(rev.date, event.text, self._taken)
+            key = (rev.date, event.text)
+            ident, n = event_id(rev.date, event.text, self._taken, self._twins.get(key, 0))
+            self._twins[key] = n + 1
             self._taken.add(ident)
             archived = ArchivedEvent(id=ident, event=event, position=position, first_seen=at)
             store.insert_event(archived, rev.id, change)
@@ -219,33 +225,35 @@ class Ingester:
         store = self.store
         change = store.next_change()
         window = timedelta(days=MOVE_WINDOW)
-        for new_id in sorted(self._created):
-            new = store.event(new_id)
-            if new is None or new.removed:
-                continue
-            gone = [a for a in store.events_between(new.event.date - window,
-                                                    new.event.date + window, removed=True)
-                    if a.event.date != new.event.date and a.moved_to is None]
-            pairs = matching.match([a.event for a in gone], [new.event],
-                                   threshold=matching.MIN_MOVE_SCORE, same_day=False)
-            if 0 in pairs:
-                old = gone[pairs[0]]
-                store.merge_event(old.id, new_id)
-                self._created.discard(new_id)
+        created = store.events(self._created)
+        news = [created[i] for i in sorted(created) if not created[i].removed]
+        if news:
+            dates = [a.event.date for a in news]
+            gone = [a for a in store.events_between(min(dates) - window, max(dates) + window,
+                                                    removed=True) if a.moved_to is None]
+            finder = matching.MoveFinder([a.event for a in gone])
+            merged: set[int] = set()
+            for new in news:
+                found = finder.find(new.event, MOVE_WINDOW, merged)
+                if found is None:
+                    continue
+                merged.add(found)
+                old = gone[found]
+                store.merge_event(old.id, new.id)
+                self._created.discard(new.id)
                 if old.id in self._removed:
                     self._removed.discard(old.id)
                     self.report.removed -= 1
                 self.report.moved += 1
                 self.report.added -= 1
-        for old_id in sorted(self._removed):
-            old = store.event(old_id)
-            if old is None or not old.removed:
-                continue
-            live = [a for a in store.events_between(old.event.date - window,
-                                                    old.event.date + window, removed=False)
-                    if a.event.date != old.event.date]
-            pairs = matching.match([a.event for a in live], [old.event],
-                                   threshold=matching.MIN_MOVE_SCORE, same_day=False)
-            if 0 in pairs:
-                store.set_moved_to(old_id, live[pairs[0]].id, change)
-                self.report.moved += 1
+        removed = store.events(self._removed)
+        olds = [removed[i] for i in sorted(removed) if removed[i].removed]
+        if olds:
+            dates = [a.event.date for a in olds]
+            live = store.events_between(min(dates) - window, max(dates) + window, removed=False)
+            finder = matching.MoveFinder([a.event for a in live])
+            for old in olds:
+                found = finder.find(old.event, MOVE_WINDOW)
+                if found is not None:
+                    store.set_moved_to(old.id, live[found].id, change)
+                    self.report.moved += 1

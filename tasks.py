@@ -16,6 +16,7 @@ import subprocess
 import sys
 import venv
 from pathlib import Path
+from typing import NoReturn
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
@@ -32,6 +33,14 @@ DEMO_SITE = ROOT / "demo" / "site"
 def run(*command: str | Path, check: bool = True) -> int:
     print("+", " ".join(str(part) for part in command), flush=True)
     return subprocess.run([str(part) for part in command], cwd=ROOT, check=check).returncode
+
+
+def become(*command: str | Path) -> NoReturn:
+    """Replace this process with `command`: the last step of a task that runs a server, so
+    that the task's pid is the server's and stopping the task (Ctrl+C, `kill PID`) stops it."""
+    print("+", " ".join(str(part) for part in command), flush=True)
+    os.chdir(ROOT)
+    os.execv(str(command[0]), [str(part) for part in command])
 
 
 def install() -> None:
@@ -75,7 +84,7 @@ def demo() -> None:
     run(*cli, "relate")
     run(*cli, "stats")
     run(*cli, "build", DEMO_SITE)
-    run(*cli, "serve", DEMO_SITE, "--port", port)
+    become(*cli, "serve", DEMO_SITE, "--port", port)
 
 
 def test() -> None:

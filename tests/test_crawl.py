@@ -464,6 +464,60 @@ def test_export_articles_and_extract_commands(tmp_path: Path, news: NewsServer) 
     assert closed.exit_code == 1 and "loopback" in closed.stderr
 
 
+def test_extract_refuses_a_file_larger_than_a_crawl_would_fetch(tmp_path: Path) -> None:
+    # A 100 MB page took 153 s and 2 GB; the crawl refuses such a page (fetch_max_bytes),
+    # and `extract` says so in one line without reading it.
+    page = fixture_bytes(TELEGRAPH)
+    huge = tmp_path / "huge page.html"
+    with huge.open("wb") as file:
+        file.write(page)
+        file.truncate(100_000_000)  # sparse: the test writes no 100 MB
+    runner = CliRunner()
+    started = time.perf_counter()
+    refused = runner.invoke(main, ["extract", str(huge)])
+    assert time.perf_counter() - started < 5
+    assert refused.exit_code == 1 and refused.stdout == ""
+    assert refused.stderr == (f"error: {huge}: 100,000,000 bytes, more than the 20,000,000 a "
+                              "page may have (NEWSCONTEXT_FETCH_MAX_BYTES); not extracted\n")
+    # the limit is the crawl's setting, to the byte
+    exact = tmp_path / "page.html"
+    exact.write_bytes(page)
+    for limit, code in ((len(page), 0), (len(page) - 1, 1)):
+        result = runner.invoke(main, ["extract", str(exact), "--url", "https://t.example/x"],
+                               env={"NEWSCONTEXT_FETCH_MAX_BYTES": str(limit)})
+        assert result.exit_code == code, result.output
+        if code:
+            assert str(exact) in result.stderr and len(result.stderr.splitlines()) == 1
+        else:
+            assert json.loads(result.stdout)["article"] == extract(
+                page, "https://t.example/x").to_json()["article"]
+
+
+def test_the_servers_charset_reaches_the_extractor(tmp_path: Path, news: NewsServer) -> None:
+    # A real English page whose headline is Greek, saved as windows-1253 under a template
+    # that says utf-8. The bytes cannot tell Greek from Cyrillic (both decode to letters of
+    # one script), the Content-Type header can: the crawl and `extract URL` both use it.
+    headline = "Πυρκαγιά στο ξενοδοχείο Ritz του Παρισιού"
+    source = re.sub(r'(<meta property="og:title" content=")[^"]*', rf"\g<1>{headline}",
+                    fixture_bytes(TELEGRAPH).decode("utf-8"), count=1)
+    page = source.replace("<head>", '<head><meta charset="utf-8">', 1).encode(
+        "cp1253", "xmlcharrefreplace")
+    news.robots = Route(404)
+    news.routes[path(news, REUTERS)] = Route(body=page,
+                                             content_type="text/html; charset=windows-1253")
+    with Archive(crawl_settings(news, tmp_path / "g.sqlite3", wayback=False)) as archive:
+        archive.ingest_paths([write_day(news, tmp_path)])
+        archive.crawl()
+        article = archive.article_for(local(news, REUTERS))
+    assert article is not None and article.og_title == headline
+    assert article.text == extract(fixture_bytes(TELEGRAPH), "x").article.text
+    runner = CliRunner(env={"NEWSCONTEXT_FETCH_ALLOW_LOOPBACK": "1",
+                            "NEWSCONTEXT_FETCH_HOST_DELAY": "0"})
+    printed = runner.invoke(main, ["extract", local(news, REUTERS)])
+    assert printed.exit_code == 0, printed.output
+    assert json.loads(printed.stdout)["og"]["title"] == headline
+
+
 def test_event_media_decode_entities(tmp_path: Path, news: NewsServer) -> None:
     # Double-encoded past what the extractor undoes: a CMS bug seen in the wild.
     news.robots = Route(404)

@@ -524,7 +524,7 @@ def test_unknown_host_and_closed_port_are_refused() -> None:
     ("172.16.0.1", "private"), ("192.168.1.1", "private"), ("fd00::1", "private"),
     ("169.254.169.254", "link-local"), ("fe80::1", "link-local"),
     ("224.0.0.1", "multicast"), ("ff02::1", "multicast"), ("0.0.0.0", "unspecified"),
-    ("::", "unspecified"), ("100.64.0.1", "not global"),
+    ("::", "unspecified"), ("100.64.0.1", "non-public"),
     ("::ffff:10.0.0.1", "private"), ("::ffff:8.8.8.8", None), ("2002:a00:1::", "private"),
     ("64:ff9b::a9fe:a9fe", "link-local"), ("64:ff9b::808:808", None),
 ])
@@ -536,3 +536,19 @@ def test_loopback_allowance_opens_loopback_only() -> None:
     assert address_problem("127.0.0.1", allow_loopback=True) is None
     assert address_problem("10.0.0.1", allow_loopback=True) == "private"
     assert address_problem("169.254.169.254", allow_loopback=True) == "link-local"
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("http://0.0.0.0/", "0.0.0.0 is an unspecified address"),
+    ("http://[::]/", ":: is an unspecified address"),
+    ("http://10.1.2.3/", "10.1.2.3 is a private address"),
+    ("http://169.254.169.254/", "169.254.169.254 is a link-local address"),
+    ("http://224.0.0.1/", "224.0.0.1 is a multicast address"),
+    ("http://[4000::1]/", "4000::1 is a reserved address"),
+    ("http://100.64.0.1/", "100.64.0.1 is a non-public address"),
+])
+def test_refusals_read_as_english(connections: list[str], url: str, message: str) -> None:
+    result = fetch_one(settings(fetch_retries=0), url)
+    assert result.outcome is Outcome.REFUSED
+    assert result.message == message
+    assert connections == []

@@ -11,19 +11,32 @@ from unidecode import unidecode
 
 MAX_SLUG = 140  # long enough to tell events apart, short enough for every file system
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
+_SURROGATES = re.compile("[\ud800-\udfff]")  # no character: unidecode would warn of each
 
 
 def slugify(text: str, limit: int = MAX_SLUG) -> str:
     """ASCII slug: real transliteration (Hôtel -> hotel), lower case, runs of other
     characters -> `-`, at most `limit` characters cut at a word boundary."""
-    slug = _NOT_SLUG.sub("-", unidecode(text).lower()).strip("-")
+    slug = _NOT_SLUG.sub("-", unidecode(_SURROGATES.sub("", text)).lower()).strip("-")
     if len(slug) > limit:
         cut = slug[: limit + 1]
         slug = cut[: cut.rfind("-")] if "-" in cut[1:] else slug[:limit]
         slug = slug.strip("-")
     if not slug:  # nothing transliterates (a title like "$"): spell its code points
-        slug = "-".join(f"u{ord(ch):04x}" for ch in text.strip())[:limit] or "untitled"
+        slug = _spelled(text.strip(), limit)
     return slug
+
+
+def _spelled(text: str, limit: int) -> str:
+    """`u0024-u20ac`: the code points of `text`, whole ones only, within `limit`."""
+    slug = ""
+    for ch in text:
+        word = f"u{ord(ch):04x}"
+        longer = f"{slug}-{word}" if slug else word
+        if len(longer) > limit:
+            break
+        slug = longer
+    return slug or "untitled"[:limit]
 
 
 def unique_slug(text: str, taken: Container[str], limit: int = MAX_SLUG) -> str:
@@ -82,7 +95,8 @@ def source_path(hash_: str) -> str:
 
 
 def wikipedia_url(title: str) -> str:
-    return WIKIPEDIA + quote(title.replace(" ", "_"), safe="/:(),'!*")
+    # errors="replace": a lone surrogate has no UTF-8 and must not stop a page
+    return WIKIPEDIA + quote(title.replace(" ", "_"), safe="/:(),'!*", errors="replace")
 
 
 def file_for(path: str, ext: str) -> str:

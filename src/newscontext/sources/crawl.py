@@ -13,13 +13,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from itertools import chain, zip_longest
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..ingest import utc_now
@@ -32,7 +35,10 @@ from .wayback import Capture, find_capture
 
 log = logging.getLogger("newscontext.crawl")
 
-__all__ = ["CrawlReport", "FetchFailed", "Progress", "crawl", "extract_url", "source_hash"]
+__all__ = [
+    "CrawlReport", "FetchFailed", "PageRefused", "Progress", "crawl", "extract_file",
+    "extract_url", "source_hash",
+]
 
 # Called after each source: (done, total, url, status).
 Progress = Callable[[int, int, str, str], None]
@@ -67,6 +73,10 @@ class FetchFailed(Exception):
         self.result = result
 
 
+class PageRefused(Exception):
+    """A local page not extracted: larger than a crawl would fetch, or unreadable."""
+
+
 def extract_url(url: str, settings: Settings) -> Extraction:
     """Fetch one page politely (robots.txt, SSRF guard, limits) and extract it."""
 
@@ -77,7 +87,26 @@ def extract_url(url: str, settings: Settings) -> Extraction:
     result = asyncio.run(fetch())
     if not result.ok or result.content is None:
         raise FetchFailed(result)
-    return extract(result.content, url, result.final_url)
+    return extract(result.content, url, result.final_url, content_type=result.content_type)
+
+
+def extract_file(path: Path, settings: Settings, url: str | None = None) -> Extraction:
+    """Extract a saved page, under the size limit a crawl fetches pages with
+    (`fetch_max_bytes`): the extractor's time and memory grow faster than a page's size, and
+    a page the crawl would refuse is not one to read here either."""
+    limit = settings.fetch_max_bytes
+    try:
+        with path.open("rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            data = file.read(limit + 1) if size <= limit else b""  # never more than that
+    except OSError as exc:
+        raise PageRefused(f"{path}: cannot read it ({exc.strerror or exc})") from exc
+    if size > limit or len(data) > limit:
+        raise PageRefused(
+            f"{path}: {max(size, len(data)):,} bytes, more than the {limit:,} a page may have "
+            "(NEWSCONTEXT_FETCH_MAX_BYTES); not extracted"
+        )
+    return extract(data, url or path.resolve().as_uri())
 
 
 def crawl(store: Store, settings: Settings, since: date | None = None,
@@ -148,8 +177,9 @@ class _Crawl:
         body = page.body
         if body is not None and body.content is not None:
             base = page.capture.original if page.capture else body.final_url
-            extraction = await asyncio.get_running_loop().run_in_executor(
-                self.extractor, extract, body.content, source.url, base)
+            work = partial(extract, body.content, source.url, base,
+                           content_type=body.content_type)
+            extraction = await asyncio.get_running_loop().run_in_executor(self.extractor, work)
         status = self.record(source, page, extraction)
         self.done += 1
         log.info("%s %s", status, source.url)

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import codecs
 import html as htmllib
+import itertools
 import json
 import logging
 import re
+import unicodedata
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -29,6 +31,8 @@ import lxml.etree
 import lxml.html
 import trafilatura
 from trafilatura.xml import xmltotxt
+
+from ..textclean import xml_safe
 
 __all__ = ["ArticleText", "Extraction", "OpenGraph", "extract"]
 
@@ -107,19 +111,37 @@ class Extraction:
 # --------------------------------------------------------------------------- entry point
 
 
-def extract(html: str | bytes, url: str, final_url: str | None = None) -> Extraction:
-    """Extract Open Graph metadata and the article from one page; never raises on bad input."""
+def extract(
+    html: str | bytes, url: str, final_url: str | None = None, *, content_type: str | None = None
+) -> Extraction:
+    """Extract Open Graph metadata and the article from one page; never raises on bad input.
+
+    ``content_type`` is the HTTP Content-Type header, whose charset counts as much as the
+    page's own declaration when the bytes are not UTF-8. Every string out is XML-safe.
+    """
     final = final_url or url
     empty = Extraction(url, final, OpenGraph(), ArticleText(), _STATUS_EMPTY)
     try:
-        text = _decode(html)
+        text = _decode(html, content_type)
         tree = _parse(text) if text is not None else None
         if tree is None:
             return empty
-        return _extract_tree(tree, url, final)
+        return _xml_safe(_extract_tree(tree, url, final))
     except Exception:  # a crawl must go on whatever one page holds
         log.warning("extraction failed for %s", final, exc_info=True)
         return empty
+
+
+def _xml_safe(extraction: Extraction) -> Extraction:
+    """Every field the page gave, without what XML 1.0 forbids. The page's text was cleaned
+    before parsing, but JSON-LD escapes (``\\u0007``, lone surrogates) and entities decode
+    afterwards, and one such character would stop the feed writer."""
+    for part in (extraction.og, extraction.article):
+        for spec in fields(part):
+            value = getattr(part, spec.name)
+            if isinstance(value, str) and (safe := xml_safe(value)) != value:
+                setattr(part, spec.name, safe.strip() or spec.default)
+    return extraction
 
 
 def _extract_tree(tree: lxml.html.HtmlElement, url: str, final: str) -> Extraction:
@@ -168,27 +190,53 @@ def _extract_tree(tree: lxml.html.HtmlElement, url: str, final: str) -> Extracti
 
 
 _CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.I)
+_HEADER_CHARSET_RE = re.compile(r"""charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.I)
 _XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
-# XML 1.0 forbids these (and lone surrogates); lxml refuses strings that hold them.
-_BAD_CHARS_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
-def _decode(data: str | bytes | bytearray | None) -> str | None:
-    """Bytes to text: BOM, then the declared charset, then UTF-8, then a detector."""
+def _decode(data: str | bytes | bytearray | None, content_type: str | None = None) -> str | None:
+    """Bytes to text (see `_decode_bytes`), without what XML 1.0 forbids, raw or as a
+    character reference (lxml refuses it)."""
     if data is None:
         return None
     if isinstance(data, str):
         text = data
     elif isinstance(data, bytes | bytearray):
-        text = _decode_bytes(bytes(data))
+        text = _decode_bytes(bytes(data), content_type)
     else:
         return None
     if not text or not text.strip() or _looks_binary(text):
         return None
-    return _BAD_CHARS_RE.sub("", text)
+    if "&#" in text:
+        text = _CHAR_REF_RE.sub(_allowed_ref, text)
+    return xml_safe(text)
 
 
-def _decode_bytes(data: bytes) -> str:
+_CHAR_REF_RE = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));?")
+
+
+def _allowed_ref(match: re.Match[str]) -> str:
+    """A character reference, or nothing when it names what XML 1.0 forbids: the HTML
+    parser would decode ``&#7;`` into the tree, and the fallback extractors (readability's
+    lxml serialisation) fail on it."""
+    digits = (match[1] or match[2]).lstrip("0")
+    if len(digits) > 7:  # past U+10FFFF in either base (and too long for int())
+        return ""
+    point = int(digits or "0", 16 if match[1] else 10)
+    return match[0] if point <= 0x10FFFF and xml_safe(chr(point)) else ""
+
+
+def _decode_bytes(data: bytes, content_type: str | None = None) -> str:
+    """BOM, then UTF-8 when the bytes are UTF-8, then what the server and the page declare,
+    checked against the bytes.
+
+    Declarations lie both ways. Many pages that declare a legacy charset are really UTF-8,
+    and many UTF-8 pages hold a stray byte or two, so bytes that decode as UTF-8 win. Bytes
+    that do not are not UTF-8 whatever is declared (a cp1251 page whose template says
+    ``utf-8``), so such a declaration is dropped. A single-byte charset decodes any bytes,
+    so what it gives is read (`_code_page`): the declared one wins unless another makes
+    words of the page where it makes garbage.
+    """
     for bom, codec in (
         (codecs.BOM_UTF8, "utf-8-sig"),
         (codecs.BOM_UTF16_LE, "utf-16"),
@@ -196,42 +244,117 @@ def _decode_bytes(data: bytes) -> str:
     ):
         if data.startswith(bom):
             return data.decode(codec, errors="replace")
-    # Many pages that declare a legacy charset are really UTF-8, and many UTF-8 pages hold a
-    # stray byte or two: a (nearly) clean UTF-8 decode wins over what the page says.
     text = data.decode("utf-8", errors="replace")
-    if text.count("\ufffd") <= max(2, len(text) // 5000):
+    if _is_utf8(text):
         return text
-    declared = _CHARSET_RE.search(data[:4096])
-    codec = None
-    if declared:
-        try:
-            codec = codecs.lookup(declared.group(1).decode("ascii", "ignore")).name
-        except LookupError:
-            codec = None
-    if codec in ("latin-1", "iso8859-1", "ascii"):
-        codec = "cp1252"  # what browsers do (WHATWG encoding standard)
-    if codec and codec != "utf-8":
-        try:
-            return data.decode(codec)
-        except UnicodeDecodeError:
-            pass
-    return _guess_decode(data)
-
-
-# single-byte code pages a detector confuses with one another on Western European text
-_SINGLE_BYTE_RE = re.compile(r"^(?:cp125\d|iso8859_\d+|latin_\d|mac_\w+|cp8\d\d|koi8_\w)$")
-
-
-def _guess_decode(data: bytes) -> str:
-    """Undeclared, not UTF-8: a detector for multi-byte charsets, windows-1252 otherwise."""
+    header = _HEADER_CHARSET_RE.search(content_type or "")
+    meta = _CHARSET_RE.search(data[:4096])
+    declared = [
+        codec
+        for codec in dict.fromkeys(
+            (_codec(header.group(1)) if header else None, _codec(meta.group(1)) if meta else None)
+        )
+        if codec and not codec.startswith("utf")
+    ]
+    for codec in declared:
+        if not _SINGLE_BYTE_RE.match(codec):  # Shift JIS, GBK...: decoding is the test
+            try:
+                return data.decode(codec)
+            except UnicodeDecodeError:
+                continue
+    single = [codec for codec in declared if _SINGLE_BYTE_RE.match(codec)]
     best = charset_normalizer.from_bytes(data[:200_000]).best()
-    encoding = best.encoding if best is not None else None
-    if encoding and not _SINGLE_BYTE_RE.match(encoding):
-        return data.decode(encoding, errors="replace")
+    detected = _codec(best.encoding) if best is not None else None
+    if detected and not _SINGLE_BYTE_RE.match(detected):
+        if not single:
+            return data.decode(detected, errors="replace")
+        detected = None
+    preferred = [*single, "cp1252", *([detected] if detected else [])]
+    return data.decode(_code_page(data, preferred), errors="replace")
+
+
+def _is_utf8(text: str) -> bool:
+    """Whether a UTF-8 decoding (errors replaced) is the page: no more than a few stray
+    bytes, and fewer than the characters that did decode. A legacy page declaring UTF-8
+    decodes to little else than replacement characters; one stray byte in a long UTF-8
+    page is noise."""
+    bad = text.count("\ufffd")
+    if bad <= 2:
+        return True
+    if bad > len(text) // 5000:
+        return False
+    good = len(text) - len(text.encode("ascii", "ignore")) - bad  # non-ASCII, decoded
+    return good > bad
+
+
+def _codec(name: str | bytes) -> str | None:
+    """Python's codec for a declared charset; Latin-1 and ASCII read as windows-1252, as
+    browsers do (WHATWG encoding standard)."""
+    if isinstance(name, bytes):
+        name = name.decode("ascii", "ignore")
     try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError:
-        return data.decode(encoding or "cp1252", errors="replace")
+        codec = codecs.lookup(name).name
+    except LookupError:
+        return None
+    return "cp1252" if codec in ("latin-1", "iso8859-1", "ascii") else codec
+
+
+# Code pages with one byte a character: they decode any bytes, so only reading tells.
+_SINGLE_BYTE_RE = re.compile(
+    r"^(?:cp(?:8\d\d|12\d\d|1006|1125)|iso8859_\d+|latin_\d|mac_\w+|koi8_\w|tis_620|ptcp154"
+    r"|kz1048|hp_roman8)$"
+)
+# The legacy Windows code pages of the web, Western first: what a page is read in besides
+# its declared charset and the detector's guess.
+_CODE_PAGES = ("cp1252", "cp1251", "cp1250", "cp1253", "cp1254", "cp1257", "cp1255", "cp1256")
+_HIGH_WORDS_RE = re.compile(rb"[A-Za-z]*[\x80-\xff][A-Za-z\x80-\xff]*")
+_LETTERS_RE = re.compile(r"[^\W\d_]+")
+
+
+def _code_page(data: bytes, preferred: list[str]) -> str:
+    """The single-byte code page in which the page's non-ASCII words read as words.
+
+    The wrong one shows: Cyrillic read as windows-1252 makes words of accented Latin letters
+    only ("Ïàâîäîê"), French read as windows-1251 puts Cyrillic letters inside Latin words
+    ("dйputй"). A detector needs much text to tell; a headline is enough here. Ties go to
+    the first of `preferred` (the declared charsets, windows-1252, the detector's guess).
+    """
+    words = b" ".join(m[0] for m in itertools.islice(_HIGH_WORDS_RE.finditer(data), 5000))
+    if not words:
+        return preferred[0]
+    scores = {}
+    for codec in dict.fromkeys([*preferred, *_CODE_PAGES]):
+        try:
+            scores[codec] = _garbled(words.decode(codec, errors="replace"))
+        except LookupError:
+            continue
+    fewest = min(scores.values())
+    # a clear difference only: one odd word does not overrule a declaration
+    return next(c for c, bad in scores.items() if bad <= fewest + max(1, fewest // 4))
+
+
+def _garbled(text: str) -> int:
+    """How many words of `text` no language writes: accented Latin letters only (three or
+    more), Latin letters next to another script's, or undecodable bytes."""
+    bad = text.count("\ufffd")
+    for word in _LETTERS_RE.findall(text):
+        if word.isascii():
+            continue
+        scripts = {_script(ch) for ch in word if not ch.isascii()}
+        has_ascii = any(ch.isascii() for ch in word)
+        if len(scripts) > 1:
+            bad += 1  # Greek and Cyrillic, Latin and Hebrew...
+        elif scripts != {"LATIN"}:
+            bad += has_ascii  # "dйputй"
+        else:
+            bad += len(word) >= 3 and not has_ascii  # "Ïàâîäîê"
+    return bad
+
+
+def _script(ch: str) -> str:
+    """The script of a non-ASCII letter: the first word of its Unicode name, and Latin for
+    all of Latin-1 and Latin Extended (whose ª, º and µ are named otherwise)."""
+    return "LATIN" if ch <= "\u024f" else unicodedata.name(ch, "?").split(" ", 1)[0]
 
 
 def _looks_binary(text: str) -> bool:
@@ -264,7 +387,8 @@ _ZERO_WIDTH_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 
 
 def _clean(value: Any) -> str | None:
-    """Decode entities (also double-encoded ones such as ``&amp;#39;``), collapse whitespace."""
+    """Decode entities (also double-encoded ones such as ``&amp;#39;``), collapse whitespace,
+    drop what XML 1.0 forbids (JSON-LD strings may hold it)."""
     if not isinstance(value, str):
         return None
     text = value
@@ -275,7 +399,7 @@ def _clean(value: Any) -> str | None:
         if decoded == text:
             break
         text = decoded
-    text = _ZERO_WIDTH_RE.sub("", text)
+    text = _ZERO_WIDTH_RE.sub("", xml_safe(text))
     text = _WS_RE.sub(" ", text).strip()
     return text or None
 
@@ -726,10 +850,11 @@ def _byline_markup(tree: lxml.html.HtmlElement, title: str | None) -> str | None
     if len(candidates) < 2:
         return candidates[0][1] if candidates else None
     headline = _headline(tree, title)
-    anchor = _position(headline) if headline is not None else 0
+    order = _positions(tree, [element for element, _ in candidates] + [headline])
+    anchor = order.get(headline, 0)
     ranked = []
     for rank, (element, text) in enumerate(candidates):
-        where = _position(element)
+        where = order[element]
         ranked.append((where < anchor, abs(where - anchor), rank, text))
     return min(ranked)[3]
 
@@ -744,9 +869,11 @@ def _headline(tree: lxml.html.HtmlElement, title: str | None) -> lxml.html.HtmlE
     return headings[0] if headings else None
 
 
-def _position(element: lxml.html.HtmlElement) -> int:
-    """Index of an element in document order (counted in C, no Python proxy per node)."""
-    return int(element.xpath("count(preceding::*) + count(ancestor::*)"))
+def _positions(tree: lxml.html.HtmlElement, elements: list[Any]) -> dict[Any, int]:
+    """Document-order index of each of `elements`, in one pass over the page (asking each
+    element for its count of preceding nodes is quadratic on pages with many bylines)."""
+    wanted = {id(element) for element in elements if element is not None}
+    return {node: i for i, node in enumerate(tree.iter()) if id(node) in wanted}
 
 
 def _byline_text(element: lxml.html.HtmlElement) -> str:
@@ -944,9 +1071,11 @@ _URL_DATE_RE = re.compile(r"/((?:19|20)\d{2})[/-](\d{1,2})[/-](\d{1,2})(?:/|$|[-
 # Text a browser does not show inside a paragraph (hover cards, tooltips) would otherwise
 # land in the middle of a sentence. Only inside paragraphs: a hidden <div> elsewhere may be
 # the collapsed rest of the article behind a "read more" button, which we want.
+# Written as "hidden things inside a <p>", not "//p//*[...]": libxml2 takes time quadratic in
+# the page's size for the latter (2 s on a 2 MB page, evaluated once per trafilatura pass).
 _PRUNE_XPATHS = [
-    "//p//*[@hidden]",
-    '//p//*[contains(translate(@style, " ", ""), "display:none")]',
+    "//*[@hidden][ancestor::p]",
+    '//*[contains(translate(@style, " ", ""), "display:none")][ancestor::p]',
     # The Hill: a politician's name opens a card with their latest headlines (hidden by CSS)
     '//*[contains(@class, "rollover-people-block")]',
 ]

@@ -120,8 +120,14 @@ def address_problem(address: str, *, allow_loopback: bool = False) -> str | None
         if getattr(ip, f"is_{problem}"):
             return problem.replace("_", "-")
     if not ip.is_global:
-        return "not global"
+        return "non-public"
     return None
+
+
+def _an_address(problem: str) -> str:
+    """The problem as a phrase: "a private address", "an unspecified address"."""
+    article = "an" if problem[:1].lower() in "aeiou" else "a"
+    return f"{article} {problem} address"
 
 
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
@@ -157,7 +163,7 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
             problem = address_problem(address, allow_loopback=self._allow_loopback)
             if problem:
                 named = f"{host} is" if address == host else f"{host} resolves to {address},"
-                raise Refused(f"{named} a {problem} address")
+                raise Refused(f"{named} {_an_address(problem)}")
         failure: Exception | None = None
         for address in addresses:
             try:

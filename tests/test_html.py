@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from datetime import date
 from pathlib import Path
 
@@ -325,3 +326,195 @@ def test_category_heading_variants() -> None:
         ("Law and crime", "Event 3."), ("Arts and culture", "Event 4."),
     ]
     assert parsed.warnings == []
+
+
+# --- the old eras, rendered: the same events as their wikitext ------------------------------
+
+
+def _as_quirk(name: str, body: str) -> tuple[ParsedDay, dict]:
+    """Parse a rendering of tests/fixtures/quirks/<name>.wiki; return it and the case."""
+    expected = json.loads((QUIRKS / f"{name}.json").read_text(encoding="utf-8"))
+    day = date.fromisoformat(expected["date"])
+    return parse_html(day, _PAGE.format(body=body, refs="")), expected
+
+
+def _ext(href: str, label: str) -> str:
+    return f'<a rel="nofollow" class="external text" href="{href}">{label}</a>'
+
+
+def _wiki(title: str, label: str | None = None) -> str:
+    href = "/wiki/" + title.replace(" ", "_").replace("&amp;", "%26")
+    return f'<a href="{href}" title="{title}">{label or title}</a>'
+
+
+def test_topic_lines_rendered() -> None:
+    body = "<ul>" + "".join([
+        f"<li>{_wiki('Elections in Egypt')}: {_wiki('Egypt', 'Egyptians')} vote in a "
+        f"{_wiki('Referendum', 'referendum')} on a constitutional amendment. "
+        f"{_ext('http://news.bbc.co.uk/2/hi/middle_east/4578327.stm', '(BBC)')}</li>",
+        f"<li>{_wiki('2007 World Championships in Athletics', 'World Championships in Athletics')}"
+        f": {_wiki('Tyson Gay')} wins his third medal. "
+        f"{_ext('https://www.reuters.com/article/topNews/idUSB48070220070902', '(Reuters)')}</li>",
+        f"<li>{_wiki('Hurricane', 'Hurricanes')} and {_wiki('Tropical storm', 'tropical storms')}:"
+        f"\n<ul><li>{_wiki('2007 Atlantic hurricane season')}: Tropical Storm Felix forms over "
+        f"the {_wiki('Windward Islands')}. "
+        f"{_ext('http://www.chron.com/disp/story.mpl/ap/nation/5100968.html', '(AP via Houston Chronicle)')}"  # noqa: E501
+        "</li></ul></li>",
+        f"<li>{_wiki('Israel')} and {_wiki('Lebanon')}: Talks resume in {_wiki('Naqoura')}. "
+        f"{_ext('http://news.bbc.co.uk/2/hi/middle_east/4579001.stm', '(BBC)')}</li>",
+        f"<li>In {_wiki('Russia')}, a 10.00 AM explosion: power cuts hit {_wiki('Moscow')}. "
+        f"{_ext('http://en.rian.ru/russia/20050525/40414262.html', '(RIA Novosti)')}</li>",
+    ]) + "</ul>"
+    parsed, expected = _as_quirk("old_era_topic_line", body)
+    assert [contract(event) for event in parsed.events] == expected["events"]
+    assert parsed.warnings == []
+    assert parsed.events[0].stories[0].links[0].target == "Elections in Egypt"
+
+
+def test_wikinews_links_and_webarchive_rendered() -> None:
+    craig = "U.S._Sen._Larry_Craig_resigns_over_sex_scandal"
+    finland = "Finnish_terrestrial_analogue_TV_network_shut_down"
+    body = "<ul>" + "".join([
+        f"<li>{_wiki('Idaho')} Senator {_wiki('Larry Craig')} resigns from the "
+        f"{_wiki('United States Senate')}. <a href=\"https://en.wikinews.org/wiki/{craig}\" "
+        f"class=\"extiw\" title=\"n:{craig.replace('_', ' ')}\">(Wikinews)</a></li>",
+        f"<li>{_wiki('Finland')} ceases its analog television transmissions. "
+        f"<a href=\"https://en.wikinews.org/wiki/{finland}\" class=\"extiw\" "
+        f"title=\"wikinews:{finland.replace('_', ' ')}\">(Wikinews)</a> "
+        f"{_ext('http://news.bbc.co.uk/2/hi/europe/6973471.stm', '(BBC)')}</li>",
+    ]) + "</ul>"
+    parsed, expected = _as_quirk("wikinews_source", body)
+    assert [contract(event) for event in parsed.events] == expected["events"]
+
+    ctv = "http://www.ctv.ca/servlet/ArticleNews/story/CTVNews/1117035367386_112444567/?hub=CTVNewsAt11"
+    post = ("https://web.archive.org/web/20051204180900/http://www.canada.com/national/"
+            "nationalpost/news/story.html?id=3d24e212-546e-4062-a61f-7d523e0aa7c5")
+    body = (
+        f"<ul><li>Accused Canadian {_wiki('Serial killer', 'serial killer')} "
+        f"{_wiki('Robert Pickton')} is charged with a total of 27 {_wiki('Murder', 'murders')} "
+        f"{_ext(ctv, '(CTV)')} <span class=\"webarchive nowrap\">Archived "
+        f"{_ext('https://web.archive.org/web/20050911065732/' + ctv, '2005-09-11')} at the "
+        f"{_wiki('Wayback Machine')}</span> {_ext(post, '(National Post)')}</li></ul>"
+    )
+    parsed, expected = _as_quirk("webarchive_after_source", body)
+    assert [contract(event) for event in parsed.events] == expected["events"]
+
+
+def test_links_in_sentences_rendered() -> None:
+    queens = ("https://web.archive.org/web/20160406095250/http://www.queensu.ca/security/"
+              "archive/themes/april1/2003/april1.html")
+    body = "<ul>" + "".join([
+        f"<li>{_ext('http://www.locusmag.com/2003/News/News0401a.html#baen', 'Locus Online')} "
+        f"carries a fake news story about {_wiki('Baen Books')}.</li>",
+        f"<li>The Campus Security Department at "
+        f"{_wiki('Queen&#39;s University at Kingston', 'Queen&#39;s University')} reported "
+        f"<b>{_ext(queens, 'Computer bugs had infected systems throughout the Campus')}</b>. "
+        "Reading the report reveals a twist&#160;...</li>",
+        f"<li>{_wiki('Amnesty International')} releases its annual report. "
+        f"{_ext('http://news.bbc.co.uk/1/shared/bsp/hi/pdfs/25_05_05_amnesty.pdf', 'Amnesty Report')}"  # noqa: E501
+        "</li>",
+        f"<li>{_wiki('Glenn Frey')} dies at 67. "
+        f"{_ext('https://www.bbc.com/news/world-us-canada-35349025', 'BBC')} The "
+        f"{_wiki('Eagles (band)', 'Eagles')} mourn him. "
+        f"{_ext('http://www.cnn.com/2016/01/18/entertainment/glenn-frey-dead/', 'CNN')}</li>",
+        f"<li>A commission publishes "
+        f"{_ext('https://www.ohchr.org/documents/a-hrc-60-crp-3.pdf', 'a report')} that finds "
+        f"genocide. {_ext('https://news.un.org/en/story/2025/09/1165856', '(UN News)')}</li>",
+    ]) + "</ul>"
+    parsed, expected = _as_quirk("link_in_sentence", body)
+    assert [contract(event) for event in parsed.events] == expected["events"]
+
+
+def test_lines_outside_lists_rendered() -> None:
+    """MediaWiki ends the list at a line without `*`: the line is a paragraph. In a flat page
+    it is an event; a paragraph of sources only goes back to the sentence it was cut from."""
+    sky = ("http://news.sky.com/skynews/Home/UK-News/At-Least-Three-People-Die-In-School-Bus-"
+           "Crash-In-Keswick-Lake-District-Cumbria/Article/201005415637544")
+    body = "\n".join([
+        f"<ul><li>At least three people die in "
+        f"{_wiki('2010 A66 Keswick coach accident', 'a school bus crash')} in "
+        f"{_wiki('Keswick, Cumbria')}.</li>",
+        f"<li>{_wiki('Twentieth Century Fox')}'s hit TV show <i>{_wiki('24 (TV series)', '24')}"
+        f"</i> went completely {_wiki('Off the air', 'off the air')}.</li></ul>",
+        f"<p>{_ext(sky, '(Sky News)')}\n</p>",
+        f"<ul><li>The {_wiki('International Monetary Fund')} says reforms are vital for "
+        f"{_wiki('Spain')}'s economy.</li></ul>",
+        f"<p>{_ext('http://news.bbc.co.uk/2/hi/business/10149806.stm', '(BBC)')}\n</p>",
+        f"<ul><li>{_wiki('Plane Stupid')} protesters break into {_wiki('Manchester Airport')}. "
+        f"{_ext('http://news.sky.com/skynews/Home/UK-News/Manchester-Airport', '(Sky News)')}"
+        "</li></ul>",
+        f"<p>{_ext('http://www.example.com/nothing-in-common', '(Example)')}\n</p>",
+    ])
+    parsed, expected = _as_quirk("stray_sources_line", body)
+    assert [contract(event) for event in parsed.events] == expected["events"]
+    [warning] = parsed.warnings
+    assert "text outside any bullet" in warning.message and "(Example)" in warning.text
+
+    body = (f"<ul><li>{_wiki('Finland')} ceased its analog television transmissions. "
+            f"{_ext('http://news.bbc.co.uk/2/hi/europe/6973471.stm', '(BBC)')}</li></ul>\n"
+            "<p>Arizona's Stephen Drew and Seattle's Adrian Beltre hit for the cycle\n</p>")
+    parsed, expected = _as_quirk("stray_line_flat", body)
+    assert [contract(event) for event in parsed.events] == expected["events"]
+    [warning] = parsed.warnings
+    assert "read as an event" in warning.message
+
+
+def test_entities_are_decoded_once() -> None:
+    """The HTML parser has the page's entities decoded (`&amp;region=` -> `&region=`);
+    nothing may decode them again (`&region=` -> `®ion=`, `&amp;copy;` -> `©`)."""
+    nyt = ("https://www.nytimes.com/2010/05/24/world/europe/24poland.html?hp=&amp;region="
+           "top-news&amp;para=1&amp;copy=2&amp;not=3&amp;reg=4&amp;lt=5")
+    body = "\n".join([
+        "<p><b>Disasters</b></p>",
+        f"<ul><li>Heavy flooding in {_wiki('Poland')}. "
+        f"{_ext('http://www.presstv.ir/detail.aspx?id=127632&amp;sectionid=351020606', '(Press TV)')} "  # noqa: E501
+        f"{_ext(nyt, '(<i>The New York Times</i>)')}</li></ul>",
+        "<p><b>Business</b></p>",
+        f"<ul><li>{_wiki('AT&amp;T')} and {_wiki('R&amp;D')} units merge; &amp;copy it, "
+        "&amp;sect 5, ¶ 2 and &amp;copy; stay. "
+        f"{_ext('https://example.com/?a=1&amp;b=2&amp;c=3&amp;d=4&amp;lt=5&amp;bogus;=6', '(Example &amp; Co)')}"  # noqa: E501
+        "</li></ul>",
+    ])
+    parsed, expected = _as_quirk("entities_in_urls", body)
+    assert [contract(event) for event in parsed.events] == expected["events"]
+
+
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _strings(parsed: ParsedDay) -> list[str]:
+    out = [part for warning in parsed.warnings for part in (warning.message, warning.text)]
+    for event in parsed.events:
+        out += [event.text, event.category or ""]
+        out += [x for link in event.links for x in (link.target, link.label)]
+        out += [x for source in event.sources for x in (source.url, source.name)]
+        out += [story.text for story in event.stories]
+        out += [x for story in event.stories for link in story.links
+                for x in (link.target, link.label)]
+    return out
+
+
+def test_control_characters_never_reach_an_event() -> None:
+    """Issue 11, fault 1: a U+0007 in a sentence stopped every later build (XML feeds)."""
+    controls = "".join(chr(c) for c in (*range(1, 9), 0x0B, 0x0C, *range(0x0E, 0x20)))
+    body = "\n".join([
+        "<p><b>Law\x1b and crime</b></p>",
+        f"<ul><li>Sentence with \x07 char and {controls} more\ufffe\uffff. "
+        f"{_ext('http://example.com/a' + chr(7) + '/b', '(Out' + chr(7) + 'let)')}</li>",
+        f"<li>{_wiki('Bar' + chr(1) + 'ack Obama')} speaks; &amp;#7; and &amp;#xFFFE; stay as "
+        f"typed. {_ext('http://example.com/c', '(Outlet)')}</li></ul>",
+    ])
+    parsed, expected = _as_quirk("control_characters", body)
+    assert [contract(event) for event in parsed.events] == expected["events"]
+    # Written as character references, and a NUL (the parsers' own source marker).
+    body = (f"<ul><li>Refs &#7; &#x1B; &#xFFFF; &#xFFFE; &#0; and\x00 NUL{chr(0xD800)}. "
+            f"{_ext('http://example.com/&#7;x&#xFFFF;', '(A&#1;B)')}</li>"
+            f"<li>Plain. {_ext('http://example.com/d', '(D)')}</li></ul>"
+            "<p>Stray &#8; text</p>")
+    parsed = parse_html(date(2016, 1, 19), _PAGE.format(body=body, refs=""))
+    assert [event.text for event in parsed.events] == [
+        "Refs \ufffd and NUL.", "Plain.", "Stray text"]  # &#0; reads U+FFFD, as in browsers
+    assert parsed.warnings  # the stray paragraph, read as an event of this flat page
+    for text in _strings(parsed):
+        assert not _NOT_XML.search(text), repr(text)
+    assert parsed.events[0].sources[0].name == "AB"

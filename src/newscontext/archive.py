@@ -48,6 +48,7 @@ def writes(method: Callable[P, R]) -> Callable[P, R]:
     return locked
 
 if TYPE_CHECKING:  # crawling needs httpx and the extractor: imported when it runs
+    from .repair import RepairReport
     from .site.build import BuildReport
     from .sources.crawl import CrawlReport, Progress
 
@@ -104,6 +105,7 @@ class Archive:
     def ingest_paths(self, paths: Iterable[Path]) -> IngestReport:
         """Ingest `.wiki`, `.xml` and `.html` day pages from files and folders."""
         ingester = Ingester(self.store)
+        self._repair_if_stale(ingester)
         for item in read_paths(paths):
             if isinstance(item, InputError):
                 ingester.error(item.place, item.message)
@@ -121,6 +123,7 @@ class Archive:
             raise ValueError(f"--to {last} is before --from {first}")
         days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
         ingester = Ingester(self.store)
+        self._repair_if_stale(ingester)
         known = self.store.known_revids(first, last)
         with PortalAPI(self.settings) as api:
             for result in api.fetch_days(days, known):
@@ -133,6 +136,28 @@ class Archive:
                 elif result.missing:
                     ingester.report.missing.append(result.date)
         return ingester.finish()
+
+    @writes
+    def repair(self) -> RepairReport:
+        """Re-derive every event, and each of its versions, from the raw revisions with the
+        current parsers: ids and versions stay, changed events are published again. Ingest
+        does it first by itself when the archive was read by older parsers."""
+        from .repair import repair
+
+        report = repair(self.store)
+        for error in report.errors:
+            self.store_error("repair", error)
+        return report
+
+    def _repair_if_stale(self, ingester: Ingester) -> None:
+        """Before new revisions are matched with the archived events, bring those to what
+        the current parsers read (see repair.py); the count goes into the ingest report."""
+        from .repair import needs_repair
+
+        if needs_repair(self.store):
+            report = self.repair()
+            ingester.report.repaired = report.events
+            ingester.report.errors += report.errors
 
     # -- entities and related events ---------------------------------------------------------
 

@@ -99,6 +99,9 @@ def ingest(ctx: click.Context, sources: tuple[Path, ...], api: bool, first: date
 
 
 def _print_report(report: IngestReport) -> None:
+    if report.repaired:
+        err.print(f"{report.repaired} archived events repaired: read again from their "
+                  "revisions by this version's parsers")
     err.print(
         f"{report.revisions} revisions of {len(report.days)} days ingested "
         f"({report.unchanged} unchanged, {report.older} older kept unapplied): "
@@ -273,8 +276,7 @@ def extract_page(ctx: click.Context, target: str, page_url: str | None) -> None:
 
     TARGET is a local HTML file, or an http(s) URL fetched politely (robots.txt, limits).
     """
-    from .sources.crawl import FetchFailed, extract_url
-    from .sources.extract import extract
+    from .sources.crawl import FetchFailed, PageRefused, extract_file, extract_url
 
     if target.startswith(("http://", "https://")):
         if page_url:
@@ -289,7 +291,11 @@ def extract_page(ctx: click.Context, target: str, page_url: str | None) -> None:
         if not path.is_file():
             raise click.BadParameter(f"{target!r} is neither a file nor an http(s) URL",
                                      param_hint="TARGET")
-        extraction = extract(path.read_bytes(), page_url or path.resolve().as_uri())
+        try:
+            extraction = extract_file(path, ctx.obj, page_url)
+        except PageRefused as exc:
+            err.print(f"[red]error:[/] {exc}", highlight=False)
+            ctx.exit(1)
     sys.stdout.write(json.dumps(extraction.to_json(), ensure_ascii=False, indent=2) + "\n")
 
 

@@ -10,28 +10,34 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from urllib.parse import urlsplit
 
 import lxml.html
 from lxml import etree
 
 from ..model import Event, Link, ParsedDay, ParseWarning, Story
-from .inline import Rendered, clean_text, only_links
+from ..textclean import xml_safe
+from .inline import Rendered, clean_text, only_links, split_topic, stray_line, xml_safe_day
 from .titles import NON_ARTICLE_NAMESPACES, namespace_of, normalize_title, title_from_href
 
 _SKIP_CLASSES = frozenset({"noprint", "mw-editsection", "reference", "mw-cite-backlink",
                            "error", "mw-empty-elt", "sortkey", "navbar",
-                           "current-events-navbar"})
+                           "current-events-navbar", "webarchive"})
 _SKIP_TAGS = frozenset({"style", "script", "noscript", "s", "del", "strike", "math",
                         "template", "link", "meta", "img"})
 _REDLINK_SUFFIX = " (page does not exist)"
 # Parts of a rendered citation that are not the outlet: dates, retrieval and archive notes.
 _NOT_OUTLET = re.compile(r"\b\d{4}\b|^(?:retrieved|archived|accessed|p{1,2}\.)\b", re.I)
 _HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6", "dt"})
+_WIKINEWS_HOSTS = frozenset({"en.wikinews.org", "en.m.wikinews.org"})
 
 
 def parse_html(day: date, markup: str) -> ParsedDay:
     """Parse a rendered day page. Malformed parts become warnings; the rest is still read."""
     parsed = ParsedDay(date=day)
+    # Characters XML cannot hold go first (those written as character references are
+    # removed from the events at the end): none can be taken for the source marker.
+    markup = xml_safe(markup)
     if not markup.strip():
         parsed.warnings.append(ParseWarning(day, 0, "empty HTML page"))
         return parsed
@@ -39,16 +45,20 @@ def parse_html(day: date, markup: str) -> ParsedDay:
         root = lxml.html.document_fromstring(markup)
     except (etree.ParserError, ValueError) as exc:
         parsed.warnings.append(ParseWarning(day, 0, f"unreadable HTML ({exc})"))
-        return parsed
+        return xml_safe_day(parsed)
     references = _references(root)
     container = _content_container(root)
+    blocks = [block for block in container.iterchildren() if isinstance(block.tag, str)]
+    headings = [_heading_of(block) for block in blocks]
+    # Without category headings the page is a flat list (2002-2010), as in wikitext.py.
+    flat = all(heading is None for heading in headings) and not any(
+        block.tag == "dl" and block.find("dt") is not None for block in blocks)
     category: str | None = None
-    for block in container.iterchildren():
-        if not isinstance(block.tag, str):
-            continue
-        heading = _heading_of(block)
+    first = 0  # the first event under the current category
+    for block, heading in zip(blocks, headings, strict=True):
         if heading is not None:
             category = heading or None
+            first = len(parsed.events)
             continue
         if block.tag in ("ul", "ol"):
             _walk_list(parsed, block, category, (), references)
@@ -56,13 +66,14 @@ def parse_html(day: date, markup: str) -> ParsedDay:
             for item in block.iterchildren():
                 if item.tag == "dt":
                     category = clean_text(item.text_content()) or None
-        elif block.tag == "p" and clean_text(_visible_text(block)):
-            parsed.warnings.append(
-                ParseWarning(day, block.sourceline or 0,
-                             "text outside any list or heading; skipped",
-                             clean_text(_visible_text(block)))
-            )
-    return parsed
+                    first = len(parsed.events)
+        elif block.tag == "p":
+            rendered = Rendered()
+            _render(block, rendered, references)
+            line = block.sourceline or 0
+            stray_line(parsed, first, rendered, flat=flat, line=line,
+                       raw=clean_text(_visible_text(block)))
+    return xml_safe_day(parsed)
 
 
 def _content_container(root):
@@ -158,9 +169,11 @@ def _walk_list(parsed: ParsedDay, ul, category, stories: tuple[Story, ...], refe
                 _walk_list(parsed, sub, category, inner, references)
             continue
         if text and (rendered.sources or not only_links(rendered)):
+            topic, text, links = split_topic(text, rendered.links)
             parsed.events.append(
-                Event(date=parsed.date, category=category, stories=stories, text=text,
-                      links=rendered.links, sources=rendered.sources, line=line)
+                Event(date=parsed.date, category=category,
+                      stories=stories + ((topic,) if topic else ()), text=text,
+                      links=links, sources=rendered.sources, line=line)
             )
         elif text:
             parsed.warnings.append(
@@ -247,10 +260,13 @@ def _render_anchor(anchor, out: Rendered) -> None:
     label_text = _visible_text(anchor)
     if "external" in classes or (href.startswith(("http://", "https://", "//"))
                                  and "/wiki/" not in href and "extiw" not in classes):
-        out.add_source(href, label_text)
+        out.add_source(href, label_text, shown=True)
         return
     if "extiw" in classes:
-        out.parts.append(label_text)
+        if urlsplit(href).hostname in _WIKINEWS_HOSTS:  # `[[n:Title|(Wikinews)]]`: a source
+            out.add_source(href, label_text or "Wikinews", shown=True)
+        else:
+            out.parts.append(label_text)
         return
     title = anchor.get("title")
     if title and "new" in classes and title.endswith(_REDLINK_SUFFIX):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import html
 import re
 from datetime import date
 from pathlib import Path
 from urllib.parse import unquote
+
+from .inline import decode_entities
 
 _SPACES = re.compile(r"[\s_\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _DIRECTIONAL = re.compile(r"[\u200e\u200f\u202a-\u202e]")
@@ -16,9 +17,10 @@ NON_ARTICLE_NAMESPACES = frozenset({"file", "image", "media", "category"})
 
 
 def normalize_title(raw: str) -> str:
-    """MediaWiki title normalisation: entities decoded, `_` and space runs -> one space, trimmed,
-    `#fragment` dropped, a leading `:` dropped, first letter upper case."""
-    title = _DIRECTIONAL.sub("", html.unescape(raw))
+    """MediaWiki title normalisation: entities decoded (with their semicolon: `[[AT&T]]`,
+    `[[R&D]]` stay as typed), `_` and space runs -> one space, trimmed, `#fragment` dropped,
+    a leading `:` dropped, first letter upper case."""
+    title = _DIRECTIONAL.sub("", decode_entities(raw))
     title = title.split("#", 1)[0]
     title = _SPACES.sub(" ", title).strip()
     title = title.lstrip(":").strip()

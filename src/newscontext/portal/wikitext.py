@@ -3,7 +3,9 @@
 The page is read line by line, as MediaWiki reads lists: a category heading (`;Category`,
 `'''Category'''` or `== Category ==`) starts a group, bullets nest by their count of `*`,
 a bullet with sub-bullets and no sources is a story heading, every other bullet is an event.
-Each line's inline markup is read with mwparserfromhell.
+Each line's inline markup is read with mwparserfromhell. Character references are decoded as
+MediaWiki decodes them (`&amp;`, never `&region=` without a semicolon); the old eras' habits
+(`* [[Topic]]: sentence`, Wikinews links as sources, lines without `*`) are read as meant.
 """
 
 from __future__ import annotations
@@ -26,7 +28,18 @@ from mwparserfromhell.nodes import (
 from mwparserfromhell.wikicode import Wikicode
 
 from ..model import Event, Link, ParsedDay, ParseWarning, Story
-from .inline import Rendered, clean_outlet, clean_text, only_links
+from ..textclean import xml_safe
+from .inline import (
+    Rendered,
+    clean_outlet,
+    clean_text,
+    decode_entities,
+    only_links,
+    split_topic,
+    stray_line,
+    wikinews_url,
+    xml_safe_day,
+)
 from .titles import NON_ARTICLE_NAMESPACES, namespace_of, normalize_title
 
 _WRAPPER = re.compile(r"\{\{\s*current[ _]events\s*\|", re.IGNORECASE)
@@ -82,6 +95,17 @@ _CURRENCIES = {
     "¥": "¥", "jpy": "¥", "inr": "₹", "₹": "₹", "a$": "A$", "aud": "A$", "ca$": "CA$",
     "cad": "CA$", "nz$": "NZ$", "r$": "R$", "hk$": "HK$", "rmb": "RMB ", "cny": "CN¥",
 }
+# {{currency|amount|code}}: the codes above are shown by their sign ("£1,000", as the
+# template's documentation shows it), a few of its non-ISO aliases too; any other code
+# follows the amount ("65 RUB"), as {{convert}} reads "5 km".
+_CURRENCY_ALIASES = {
+    "us": "usd", "u.s.": "usd", "usa": "usd", "united states": "usd", "uk": "gbp",
+    "pound": "gbp", "pound sterling": "gbp", "sterling": "gbp", "euro": "eur", "eu": "eur",
+}
+_AMOUNT = re.compile(r"(-?)(\d[\d,]*)(\.\d+)?(.*)", re.S)
+# Lines that may be category headings: checked once per page, to know a flat list.
+_HEADING_LINE = re.compile(r"^[ \t]*(?:;|'{3}|=)[^\n]*", re.M)
+_WIKINEWS = frozenset({"n", "wikinews"})
 _CONVERT_RANGE = {"-", "–", "to", "and", "or", "by", "x", "×", "to(-)", "+/-", "±"}
 _CITE_OUTLET_KEYS = ("work", "website", "newspaper", "publisher", "agency", "magazine",
                      "journal", "periodical", "via", "title")
@@ -95,12 +119,16 @@ def parse_wikitext(day: date, text: str) -> ParsedDay:
     """Parse one revision of a day page. Never raises on content: unreadable lines become
     warnings naming the day and line, and the rest of the page is still read."""
     parsed = ParsedDay(date=day)
-    content, first_line = _content_region(text)
+    # Characters XML cannot hold go first: none can reach an event, a warning, or be taken
+    # for the parser's own source marker (U+0000).
+    content, first_line = _content_region(xml_safe(text))
+    flat = not _has_headings(content)
     category: str | None = None
-    bullets: list[tuple[int, int, Wikicode]] = []  # depth, line, inline wikicode
+    # depth (0: a line outside any list item), line, inline wikicode
+    bullets: list[tuple[int, int, Wikicode]] = []
 
     def flush() -> None:
-        _bullets_to_events(parsed, category, bullets)
+        _bullets_to_events(parsed, category, bullets, flat)
         bullets.clear()
 
     for line_no, raw in _logical_lines(content, first_line, parsed):
@@ -126,15 +154,15 @@ def parse_wikitext(day: date, text: str) -> ParsedDay:
             continue
         if _FURNITURE.match(line):
             continue
-        # Images and categories show nothing: not worth a warning; a stray source is.
-        stray = Rendered()
-        _render(mwparserfromhell.parse(line), stray, [])
-        if stray.text() or stray.sources:
-            parsed.warnings.append(
-                ParseWarning(day, line_no, "text outside any bullet or heading; skipped", line)
-            )
+        bullets.append((0, line_no, mwparserfromhell.parse(line)))  # read in its place
     flush()
-    return parsed
+    return xml_safe_day(parsed)
+
+
+def _has_headings(content: str) -> bool:
+    """True when the page names categories; without, it is a flat list (2002-2010)."""
+    return any(_heading_text(_COMMENT.sub("", match.group(0)).strip()) is not None
+               for match in _HEADING_LINE.finditer(content))
 
 
 def _content_region(text: str) -> tuple[str, int]:
@@ -254,19 +282,30 @@ def _plain(markup: str) -> str:
     return rendered.text()
 
 
-def _bullets_to_events(parsed: ParsedDay, category: str | None, bullets) -> None:
-    """Turn one category's bullets into events; story headings become the events' stories."""
+def _bullets_to_events(parsed: ParsedDay, category: str | None, bullets, flat: bool) -> None:
+    """Turn one category's bullets into events; story headings become the events' stories.
+    A line outside any list item (depth 0) is read where it stands (see `stray_line`)."""
     day = parsed.date
+    first = len(parsed.events)
     stack: list[tuple[int, Story | None]] = []
+    # The depth of the next list item after each line (lines outside any item skipped).
+    following = [0] * len(bullets)
+    upcoming = 0
+    for index in range(len(bullets) - 1, -1, -1):
+        following[index] = upcoming
+        upcoming = bullets[index][0] or upcoming
     for index, (depth, line_no, code) in enumerate(bullets):
-        has_children = index + 1 < len(bullets) and bullets[index + 1][0] > depth
-        while stack and stack[-1][0] >= depth:
-            stack.pop()
         warnings: list[str] = []
         rendered = Rendered()
         _render(code, rendered, warnings)
         for message in warnings:
             parsed.warnings.append(ParseWarning(day, line_no, message, str(code)))
+        if depth == 0:
+            stray_line(parsed, first, rendered, flat=flat, line=line_no, raw=str(code))
+            continue
+        has_children = following[index] > depth
+        while stack and stack[-1][0] >= depth:
+            stack.pop()
         text = rendered.text()
         stories = tuple(story for _, story in stack if story is not None)
         if has_children and not rendered.sources:
@@ -284,9 +323,10 @@ def _bullets_to_events(parsed: ParsedDay, category: str | None, bullets) -> None
                 ParseWarning(day, line_no, "story heading without events; skipped", str(code))
             )
             continue
+        topic, text, links = split_topic(text, rendered.links)
         parsed.events.append(
-            Event(date=day, category=category, stories=stories, text=text,
-                  links=rendered.links, sources=rendered.sources, line=line_no)
+            Event(date=day, category=category, stories=stories + ((topic,) if topic else ()),
+                  text=text, links=links, sources=rendered.sources, line=line_no)
         )
         if has_children:
             stack.append((depth, None))  # its sub-bullets are events of their own
@@ -308,21 +348,22 @@ def _render(code: Wikicode, out: Rendered, warnings: list[str], *, in_ref: bool 
                     value = value[trail.end() :]
             trail_link = None
             if not in_ref:
-                out.parts.append(_STRAY_QUOTES.sub(_quote_run, value))
+                out.parts.append(_STRAY_QUOTES.sub(_quote_run, decode_entities(value)))
             continue
         trail_link = None
         if isinstance(node, Wikilink):
             trail_link = _render_wikilink(node, out, warnings, in_ref)
         elif isinstance(node, ExternalLink):
             label = _plain_of(node.title, warnings) if node.title is not None else ""
-            out.add_source(str(node.url), label)
+            # MediaWiki decodes `&amp;` in a URL, never `&region=` (no semicolon).
+            out.add_source(decode_entities(str(node.url)), label, shown=not in_ref)
         elif isinstance(node, Template):
             _render_template(node, out, warnings, in_ref)
         elif isinstance(node, Tag):
             _render_tag(node, out, warnings, in_ref)
         elif isinstance(node, HTMLEntity):
             if not in_ref:
-                out.parts.append(node.normalize())
+                out.parts.append(decode_entities(str(node)))
         elif isinstance(node, Heading):
             _render(node.title, out, warnings, in_ref=in_ref)
         elif isinstance(node, (Comment, Argument)):
@@ -337,10 +378,17 @@ def _render_wikilink(node: Wikilink, out: Rendered, warnings, in_ref: bool) -> i
     bare = raw_title.strip()
     if namespace_of(bare) in NON_ARTICLE_NAMESPACES and not bare.startswith(":"):
         return None  # an image or a category: shows nothing in the sentence
+    prefix, _, page = bare.lstrip(":").partition(":")
+    if page.strip() and prefix.strip().lower() in _WIKINEWS:
+        # `[[n:Larry Craig resigns|(Wikinews)]]`: old days cited Wikinews articles.
+        label = _plain_of(node.text, warnings) if node.text is not None else ""
+        title = "_".join(decode_entities(page).replace("_", " ").split())
+        out.add_source(wikinews_url(title), label or "Wikinews", shown=not in_ref)
+        return None
     if node.text is not None:
         label = _plain_of(node.text, warnings)
     else:
-        label = clean_text(raw_title.lstrip(":"))
+        label = clean_text(decode_entities(raw_title.lstrip(":")))
     if in_ref:
         return None
     if not label:
@@ -379,7 +427,7 @@ def _render_tag(node: Tag, out: Rendered, warnings, in_ref: bool) -> None:
         out.parts.append("^")  # 2<sup>3</sup> reads "2^3", not "23"
     if tag in ("nowiki", "pre", "code", "tt"):
         if not in_ref and node.contents is not None:
-            out.parts.append(str(node.contents))
+            out.parts.append(decode_entities(str(node.contents)))
         return
     if tag in ("li", "dt", "dd") and node.wiki_markup:
         return  # a stray list marker inside a line
@@ -418,7 +466,7 @@ def _render_template(node: Template, out: Rendered, warnings: list[str], in_ref:
             return
         outlet = _named(node, *_CITE_OUTLET_KEYS)
         label = _plain_of(outlet, warnings) if outlet is not None else ""
-        out.add_source(str(url).strip(), label)
+        out.add_source(decode_entities(str(url).strip()), label)
         return
     if in_ref:
         return
@@ -430,6 +478,9 @@ def _render_template(node: Template, out: Rendered, warnings: list[str], in_ref:
     if name in _CURRENCIES:
         amount = _plain_of(args[0], warnings) if args else ""
         out.parts.append(_CURRENCIES[name] + amount)
+        return
+    if name == "currency":
+        out.parts.append(_render_currency(node, args, warnings))
         return
     if name in ("convert", "cvt"):
         out.parts.append(_render_convert(args, warnings))
@@ -487,6 +538,27 @@ def _render_convert(args: list[Wikicode], warnings: list[str]) -> str:
         index += 2
     unit = values[index] if index < len(values) else ""
     return f"{words[0]} {unit}".strip()
+
+
+def _render_currency(node: Template, args: list[Wikicode], warnings: list[str]) -> str:
+    """`{{currency|1000|GBP}}` -> "£1,000"; `{{currency|65|RUB}}` -> "65 RUB"; no code:
+    US dollars, as the template does."""
+    amount_code = _named(node, "amount", "Amount")
+    if amount_code is None and args:
+        amount_code = args[0]
+    code_code = _named(node, "code", "type", "Type")
+    if code_code is None and len(args) > 1 and amount_code is args[0]:
+        code_code = args[1]
+    amount = _plain_of(amount_code, warnings) if amount_code is not None else ""
+    code = _plain_of(code_code, warnings).strip() if code_code is not None else ""
+    grouped = _AMOUNT.fullmatch(amount)
+    if grouped and grouped.group(2).replace(",", "").isdigit():
+        sign, digits, fraction, rest = grouped.groups()
+        amount = f"{sign}{int(digits.replace(',', '')):,}{fraction or ''}{rest}"
+    key = _CURRENCY_ALIASES.get(code.lower(), code.lower()) if code else "usd"
+    if key in _CURRENCIES:
+        return _CURRENCIES[key] + amount
+    return f"{amount} {code.upper()}".strip()
 
 
 def _render_ship(name: str, args: list[Wikicode], out: Rendered, warnings: list[str]) -> None:

@@ -415,6 +415,65 @@ class Store(ArticlesStore):
         for row in cursor:
             yield _event_from_row(row)
 
+    # -- re-deriving events from the raw revisions (repair.py) -----------------------------
+
+    def parser_version(self) -> int:
+        """The parser version the events were derived with (0: before it was recorded)."""
+        row = self.conn.execute(
+            "SELECT value FROM meta WHERE key = 'parser_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def set_parser_version(self, version: int) -> None:
+        self._set_meta("parser_version", version)
+
+    def derived_days(self) -> list[date]:
+        """Every day with events or a page in the archive, in order."""
+        rows = self.conn.execute(
+            "SELECT DISTINCT date FROM events UNION SELECT date FROM days ORDER BY 1")
+        return [date.fromisoformat(row[0]) for row in rows]
+
+    def revision_row(self, revision_id: int) -> RevisionRow | None:
+        row = self.conn.execute("SELECT * FROM revisions WHERE id = ?", (revision_id,)).fetchone()
+        return self._revision(row) if row else None
+
+    def revision_text(self, revision_id: int) -> str:
+        row = self.conn.execute(
+            "SELECT content FROM revisions WHERE id = ?", (revision_id,)).fetchone()
+        return zlib.decompress(row[0]).decode("utf-8")
+
+    def derived_states(self, day: date) -> list[tuple[int, str, int | None, Event]]:
+        """What the archive holds of the events on one day (through the date and primary-key
+        indexes): (revision it was read from, event id, version seq or None for the event
+        as it stands, what it says); the event as it stands comes before its versions."""
+        states: list[tuple[int, str, int | None, Event]] = []
+        for row in self.conn.execute(
+                "SELECT revision_id, id, NULL, date, category, stories, text, links, sources "
+                "FROM events WHERE date = ? UNION ALL "
+                "SELECT revision_id, event_id, seq, date, category, stories, text, links, "
+                "sources FROM event_versions WHERE event_id IN "
+                "(SELECT id FROM events WHERE date = ?) ORDER BY 2, 3",
+                (day.isoformat(), day.isoformat())):
+            states.append((row[0], row[1], row[2], Event(
+                date=date.fromisoformat(row[3]), category=row[4], stories=_stories(row[5]),
+                text=row[6], links=_links(row[7]), sources=_sources(row[8]))))
+        return states
+
+    def rewrite_state(self, event_id: str, seq: int | None, event: Event, change: int) -> None:
+        """Store an event state re-derived from its revision (the event as it stands, or its
+        version `seq`): ids, versions, dates and times stay; the event gets `change`, so
+        its pages are published again."""
+        values = (event.category, _stories_json(event.stories), event.text,
+                  _links_json(event.links), _sources_json(event.sources))
+        if seq is not None:
+            self.conn.execute(
+                "UPDATE event_versions SET category = ?, stories = ?, text = ?, links = ?, "
+                "sources = ? WHERE event_id = ? AND seq = ?", (*values, event_id, seq))
+            self.conn.execute("UPDATE events SET change_seq = ? WHERE id = ?", (change, event_id))
+        else:
+            self.conn.execute(
+                "UPDATE events SET category = ?, stories = ?, text = ?, links = ?, sources = ?, "
+                "change_seq = ? WHERE id = ?", (*values, change, event_id))
+
     # -- warnings and errors ---------------------------------------------------------------
 
     def replace_warnings(self, revision_id: int, warnings: Iterable[ParseWarning]) -> None:

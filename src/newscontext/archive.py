@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
-from .ingest import Ingester, IngestReport, utc_now
+from .ingest import Ingester, IngestReport, held_line, utc_now
 from .lock import FileLock
 from .model import (
     ArchivedEvent,
@@ -104,7 +104,7 @@ class Archive:
     @writes
     def ingest_paths(self, paths: Iterable[Path]) -> IngestReport:
         """Ingest `.wiki`, `.xml` and `.html` day pages from files and folders."""
-        ingester = Ingester(self.store)
+        ingester = Ingester(self.store, self.settings.hold_hours)
         self._repair_if_stale(ingester)
         for item in read_paths(paths):
             if isinstance(item, InputError):
@@ -122,7 +122,7 @@ class Archive:
         if last < first:
             raise ValueError(f"--to {last} is before --from {first}")
         days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-        ingester = Ingester(self.store)
+        ingester = Ingester(self.store, self.settings.hold_hours)
         self._repair_if_stale(ingester)
         known = self.store.known_revids(first, last)
         with PortalAPI(self.settings) as api:
@@ -258,6 +258,7 @@ class Archive:
             "years": self.store.counts_per_year(),
             "warnings": self.store.current_warnings(),
             "errors": self.store.errors(),
+            "held": [held_line(r) for r in self.store.held_revisions()],
         }
 
     # -- source articles -------------------------------------------------------------------

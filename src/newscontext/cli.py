@@ -108,6 +108,11 @@ def _print_report(report: IngestReport) -> None:
         f"{report.added} events added, {report.changed} changed, {report.removed} removed, "
         f"{report.moved} moved"
     )
+    if report.released or report.superseded:
+        err.print(f"held revisions: {report.released} applied after their settle time, "
+                  f"{report.superseded} superseded by a newer revision (never applied)")
+    for line in report.held:
+        err.print(f"[yellow]held:[/] {line}", highlight=False)
     if report.missing:
         err.print(f"{len(report.missing)} days have no portal page: "
                   + ", ".join(day.isoformat() for day in report.missing[:10]))
@@ -226,6 +231,11 @@ def stats(ctx: click.Context) -> None:
         f"{totals['days']} days, {totals['revisions']} revisions, {totals['events']} events, "
         f"{totals['removed']} removed, {totals['versions']} versions"
     )
+    if data["held"]:
+        out.print(f"{len(data['held'])} revisions held (suspect: applied only if they stay "
+                  "the day's newest for the settle time, NEWSCONTEXT_HOLD_HOURS)")
+        for line in data["held"]:
+            out.print(f"  {line}", highlight=False, markup=False)
     out.print(f"{len(data['warnings'])} parse warnings")
     for warning in data["warnings"]:
         out.print(f"  {warning}", highlight=False, markup=False)

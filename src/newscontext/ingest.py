@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -16,16 +17,60 @@ from . import matching
 from .model import ArchivedEvent, Event, PageRevision, ParsedDay, ParseWarning
 from .portal.html import parse_html
 from .portal.wikitext import parse_wikitext
-from .store import RevisionRow, Store
+from .store import DayRow, RevisionRow, Store
 
 log = logging.getLogger("newscontext.ingest")
 
 # How far (in days) an event may move between day pages and keep its identity.
 MOVE_WINDOW = 7
+# A revision is suspect when it would remove at least this many of a day's events and at
+# least half of them (a blanking or a truncation; real edits remove one or two at a time).
+HOLD_MIN_REMOVED = 3
 
 
 def utc_now() -> str:
+    """The time, as the archive writes it. NEWSCONTEXT_NOW (ISO 8601, UTC) fixes it, for
+    replaying a month of the wiki in tests and for reproducing a run."""
+    fixed = os.environ.get("NEWSCONTEXT_NOW")
+    if fixed:
+        return _parse_time(fixed).strftime("%Y-%m-%dT%H:%M:%SZ")
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_time(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _hours_between(first: str, last: str) -> float:
+    return (_parse_time(last) - _parse_time(first)).total_seconds() / 3600
+
+
+def _newer(rev: PageRevision, day: DayRow | None) -> bool:
+    """Is `rev` newer than the day's newest revision seen? By revision id, else by time;
+    with nothing to compare (files), the later input is the newer one."""
+    if day is None:
+        return True
+    if rev.revid is not None and day.latest_revid is not None:
+        return rev.revid > day.latest_revid
+    if rev.timestamp and day.latest_timestamp:
+        return rev.timestamp > day.latest_timestamp
+    return True
+
+
+def _suspect(live: int, removed: int, events: int) -> str | None:
+    """Why a revision looks like a blanking or a truncation, or None."""
+    if live and not events:
+        return f"it has no events where the day had {live}"
+    if removed >= HOLD_MIN_REMOVED and 2 * removed >= live:
+        return f"it would remove {removed} of the day's {live} events"
+    return None
+
+
+def held_line(rev: RevisionRow) -> str:
+    """A held revision for people: day, revision, when, why."""
+    name = f"revision {rev.revid}" if rev.revid else rev.origin
+    return f"{rev.date.isoformat()} {name} ({rev.timestamp or rev.ingested_at}): {rev.held}"
 
 
 def parse_revision(rev: PageRevision) -> ParsedDay:
@@ -76,14 +121,25 @@ class IngestReport:
     warnings: list[ParseWarning] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     repaired: int = 0  # archived events re-derived first by newer parsers (repair.py)
+    released: int = 0  # held revisions applied after their settle time
+    superseded: int = 0  # held revisions a newer one replaced: never applied
+    held: list[str] = field(default_factory=list)  # revisions still held after the run
 
 
 class Ingester:
     """Applies revisions to a store. Keep one per run: it remembers what the run created
-    and removed, to recognise events that moved to another day."""
+    and removed, to recognise events that moved to another day.
 
-    def __init__(self, store: Store):
+    A suspect revision (one that would remove half or more of a day's events, at least
+    `HOLD_MIN_REMOVED`, or leave a day with events empty: a blanking, a truncation) is
+    stored and held, not applied. It is applied once it has stayed the day's newest
+    revision for `hold_hours`; a newer revision in between (a revert) supersedes it, so a
+    vandal's minutes never reach the site.
+    """
+
+    def __init__(self, store: Store, hold_hours: float = 24.0):
         self.store = store
+        self.hold_hours = hold_hours
         self.report = IngestReport()
         self._created: set[str] = set()
         self._removed: set[str] = set()
@@ -92,60 +148,51 @@ class Ingester:
 
     def add(self, rev: PageRevision) -> None:
         """Ingest one revision; a parse or storage failure is reported, not raised."""
+        place = f"{rev.date.isoformat()} ({rev.origin})"
         sha = hashlib.sha256(rev.text.encode("utf-8")).hexdigest()
         existing = self.store.find_revision(rev.date, sha)
-        if existing is not None and not self._reverted_to(existing, rev):
-            current = self.store.day(rev.date)
-            if rev.revid is not None and (existing.revid is None or (
-                    current and current.revision_id == existing.id and current.revid is None)):
-                # The same text, now with its revision id: remember it, so the API can
-                # tell next time that the day has not changed.
-                with self.store.transaction():
-                    self.store.fill_revision_ids(existing.id, rev.revid, rev.timestamp)
-                    if current and current.revision_id == existing.id:
-                        self.store.set_day(RevisionRow(existing.id, rev.date, rev.revid,
-                                                       rev.timestamp, rev.format, rev.origin,
-                                                       sha, existing.ingested_at, True),
-                                           utc_now())
-            self.report.unchanged += 1
+        day = self.store.day(rev.date)
+        if existing is not None:
+            self._learn_ids(existing, rev, day)
+            if (day is not None and existing.id == day.latest_id) or not _newer(rev, day):
+                self.report.unchanged += 1  # the same text again, or an old one
+                return
+            with self.store.transaction():
+                self.store.set_latest(rev.date, existing.id, rev.revid, rev.timestamp)
+            if day is not None and existing.id == day.revision_id:
+                self.report.unchanged += 1  # back to the applied text: a hold is superseded
+                return
+            try:  # an edit undone: the earlier text is back, and is applied again
+                parsed = parse_revision(rev)
+            except Exception as exc:  # a parser bug must not lose the other days
+                self._error(place, f"could not parse: {exc!r}")
+                return
+            self._store(rev, parsed, existing.id, place)
             return
         try:
             parsed = parse_revision(rev)
-        except Exception as exc:  # a parser bug must not lose the other days
-            self._error(f"{rev.date.isoformat()} ({rev.origin})", f"could not parse: {exc!r}")
-            return
-        now = utc_now()
-        try:
-            with self.store.transaction():
-                if existing is not None:  # an edit undone: the earlier text is back
-                    revision_id = existing.id
-                else:
-                    revision_id = self.store.add_revision(rev, sha, now)
-                row = RevisionRow(revision_id, rev.date, rev.revid, rev.timestamp, rev.format,
-                                  rev.origin, sha, now, False)
-                self.store.replace_warnings(revision_id, parsed.warnings)
-                if self._is_older(row):
-                    log.info("%s: %s is older than the revision in the archive; kept, not applied",
-                             rev.date, rev.origin)
-                    self.report.older += 1
-                    return
-                self._apply(row, parsed, now)
         except Exception as exc:
-            self._error(f"{rev.date.isoformat()} ({rev.origin})", f"could not store: {exc!r}")
+            self._error(place, f"could not parse: {exc!r}")
             return
-        self.report.revisions += 1
-        self.report.days.add(rev.date)
-        self.report.warnings += parsed.warnings
+        if not _newer(rev, day):
+            self._store(rev, parsed, None, place, apply=False)
+            log.info("%s: older than the revision in the archive; kept, not applied", place)
+            self.report.older += 1
+            return
+        self._store(rev, parsed, None, place)
 
     def error(self, place: str, message: str) -> None:
         """Record an input that could not be read at all (a broken file, a failed request)."""
         self._error(place, message)
 
     def finish(self) -> IngestReport:
-        """Recognise events that moved between days during this run, then report."""
+        """Settle held revisions, recognise events that moved between days during this run,
+        then report."""
+        self._settle_holds()
         if self._created or self._removed:
             with self.store.transaction():
                 self._link_moves()
+        self.report.held = [held_line(r) for r in self.store.held_revisions()]
         return self.report
 
     # -- internals -------------------------------------------------------------------------
@@ -156,36 +203,94 @@ class Ingester:
         with self.store.transaction():
             self.store.add_error(place, message, utc_now())
 
-    def _reverted_to(self, existing: RevisionRow, rev: PageRevision) -> bool:
-        """True when the day shows another text now and this revision, carrying a text the
-        archive already has, is newer: an edit was undone, and the earlier text must be
-        applied again."""
-        current = self.store.day(rev.date)
-        if current is None or current.revision_id == existing.id:
-            return False
-        if rev.revid is not None and current.revid is not None:
-            return rev.revid > current.revid
-        if rev.timestamp and current.timestamp:
-            return rev.timestamp > current.timestamp
-        return False  # a file seen before, given again: nothing new
+    def _learn_ids(self, existing: RevisionRow, rev: PageRevision, day: DayRow | None) -> None:
+        """The same text, now with its revision id: remember it, so the API can tell next
+        time that the day has not changed."""
+        if rev.revid is None or (existing.revid is not None and not (
+                day and day.revision_id == existing.id and day.revid is None)):
+            return
+        with self.store.transaction():
+            self.store.fill_revision_ids(existing.id, rev.revid, rev.timestamp)
+            if day and day.revision_id == existing.id:
+                self.store.set_day(RevisionRow(existing.id, rev.date, rev.revid, rev.timestamp,
+                                               rev.format, rev.origin, existing.sha256,
+                                               existing.ingested_at, True), utc_now())
 
-    def _is_older(self, rev: RevisionRow) -> bool:
-        current = self.store.day(rev.date)
-        if current is None:
-            return False
-        if rev.revid is not None and current.revid is not None:
-            return rev.revid < current.revid
-        if rev.timestamp and current.timestamp:
-            return rev.timestamp < current.timestamp
-        return False  # nothing to compare: the later input is the newer one
+    def _store(self, rev: PageRevision, parsed: ParsedDay, revision_id: int | None,
+               place: str, *, apply: bool = True) -> None:
+        """Keep the revision (new, or known: `revision_id`), then apply or hold it, in one
+        transaction."""
+        now = utc_now()
+        try:
+            with self.store.transaction():
+                if revision_id is None:
+                    revision_id = self.store.add_revision(rev, hashlib.sha256(
+                        rev.text.encode("utf-8")).hexdigest(), now)
+                self.store.replace_warnings(revision_id, parsed.warnings)
+                if not apply:
+                    return
+                # The wiki's id and time of this input, even when its text is stored already
+                row = RevisionRow(revision_id, rev.date, rev.revid, rev.timestamp, rev.format,
+                                  rev.origin, "", now, False)
+                if self.store.day(rev.date) is not None:
+                    self.store.set_latest(rev.date, revision_id, rev.revid, rev.timestamp)
+                if self._apply(row, parsed, now, hold=True):
+                    self.report.revisions += 1
+                    self.report.days.add(rev.date)
+                    self.report.warnings += parsed.warnings
+        except Exception as exc:
+            self._error(place, f"could not store: {exc!r}")
 
-    def _apply(self, rev: RevisionRow, parsed: ParsedDay, now: str) -> None:
+    def _settle_holds(self) -> None:
+        """Apply held revisions that stayed the day's newest for the settle time; drop
+        those a newer revision superseded."""
+        now = utc_now()
+        for held in self.store.held_revisions():
+            day = self.store.day(held.date)
+            place = f"{held.date.isoformat()} ({held.origin})"
+            if day is None or day.latest_id != held.id:
+                with self.store.transaction():
+                    self.store.end_hold(held.id, "superseded")
+                log.info("%s: held revision superseded by a newer one; never applied", place)
+                self.report.superseded += 1
+                continue
+            since = held.timestamp or held.ingested_at
+            if _hours_between(since, now) < self.hold_hours:
+                continue
+            try:
+                parsed = parse_revision(PageRevision(
+                    held.date, self.store.revision_text(held.id), held.format, held.origin,
+                    held.revid, held.timestamp))
+                with self.store.transaction():
+                    self._apply(held, parsed, now, hold=False)
+                    self.store.end_hold(held.id, "released")
+            except Exception as exc:
+                self._error(place, f"could not apply the held revision: {exc!r}")
+                continue
+            log.warning("%s: held revision applied: it stayed the newest for %g hours",
+                        place, self.hold_hours)
+            self.report.released += 1
+            self.report.revisions += 1
+            self.report.days.add(held.date)
+
+    def _apply(self, rev: RevisionRow, parsed: ParsedDay, now: str, *, hold: bool) -> bool:
+        """Merge a revision's events into the day's; with `hold`, hold a suspect revision
+        instead (returns False then)."""
         store = self.store
         at = rev.timestamp or now
         old = store.events_of_day(rev.date)
         # Events on the page now come first, so a removed twin never wins over a live one.
         old.sort(key=lambda a: (a.removed, a.position))
         pairs = matching.match([a.event for a in old], parsed.events)
+        if hold:
+            live = sum(1 for a in old if not a.removed)
+            kept = sum(1 for i in pairs.values() if not old[i].removed)
+            reason = _suspect(live, live - kept, len(parsed.events))
+            if reason:
+                store.hold(rev.id, reason)
+                log.warning("%s: revision %s held: %s", rev.date, rev.revid or rev.origin,
+                            reason)
+                return False
         change = store.next_change()
         for position, event in enumerate(parsed.events):
             if position in pairs:
@@ -209,14 +314,15 @@ class Ingester:
             store.add_version(ident, event, rev, at)
             self._created.add(ident)
             self.report.added += 1
-        kept = {old[i].id for i in pairs.values()}
+        kept_ids = {old[i].id for i in pairs.values()}
         for archived in old:
-            if archived.id not in kept and not archived.removed:
+            if archived.id not in kept_ids and not archived.removed:
                 store.mark_removed(archived.id, at, change)
                 self._removed.add(archived.id)
                 self.report.removed += 1
         store.set_day(rev, now)
         store.mark_applied(rev.id)
+        return True
 
     def _link_moves(self) -> None:
         """An event removed from one day and added to a nearby day is the same event.

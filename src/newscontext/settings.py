@@ -44,6 +44,11 @@ class Settings:
     # A setting so tests can make it tiny.
     api_backoff_base: float = 1.0
 
+    # A suspect revision of a day page (a blanking, a truncation) waits this many hours
+    # before it is applied, and is never applied if a newer revision comes first: vandalism
+    # on the portal is usually reverted within minutes.
+    hold_hours: float = 24.0
+
     # Processes for the heavy stages (relate, build): the machines we plan for have 2 cores.
     workers: int = 2
     # Where the published site lives: JSON and XML pages carry absolute URLs under it.

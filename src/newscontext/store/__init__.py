@@ -46,14 +46,19 @@ class RevisionRow:
     sha256: str
     ingested_at: str
     applied: bool
+    hold_state: str | None = None  # held, released, superseded (None: never held)
+    held: str | None = None  # why it was held
 
 
 @dataclass(frozen=True, slots=True)
 class DayRow:
     date: date
-    revision_id: int
+    revision_id: int  # the applied revision: what the day's events reflect
     revid: int | None
     timestamp: str | None
+    latest_id: int | None = None  # the newest revision seen (a held one, or the applied)
+    latest_revid: int | None = None  # ... and the wiki's id and time of it
+    latest_timestamp: str | None = None
 
 
 def _links_json(links: Iterable[Link]) -> str:
@@ -230,7 +235,35 @@ class Store(ArticlesStore):
             id=row["id"], date=date.fromisoformat(row["date"]), revid=row["revid"],
             timestamp=row["timestamp"], format=row["format"], origin=row["origin"],
             sha256=row["sha256"], ingested_at=row["ingested_at"], applied=bool(row["applied"]),
+            hold_state=row["hold_state"], held=row["held"],
         )
+
+    def revision(self, revision_id: int) -> RevisionRow | None:
+        row = self.conn.execute("SELECT * FROM revisions WHERE id = ?",
+                                (revision_id,)).fetchone()
+        return self._revision(row) if row else None
+
+    def hold(self, revision_id: int, reason: str) -> None:
+        self.conn.execute("UPDATE revisions SET held = ?, hold_state = 'held' WHERE id = ?",
+                          (reason, revision_id))
+
+    def end_hold(self, revision_id: int, state: str) -> None:
+        """A held revision applied after its settle time, or superseded before it."""
+        self.conn.execute("UPDATE revisions SET hold_state = ? WHERE id = ?",
+                          (state, revision_id))
+
+    def held_revisions(self) -> list[RevisionRow]:
+        """Revisions waiting out their settle time, by day."""
+        rows = self.conn.execute(
+            "SELECT * FROM revisions WHERE hold_state = 'held' ORDER BY date, id").fetchall()
+        return [self._revision(row) for row in rows]
+
+    def set_latest(self, day: date, revision_id: int, revid: int | None,
+                   timestamp: str | None) -> None:
+        """The newest revision seen of a day that has a row (one was applied)."""
+        self.conn.execute(
+            "UPDATE days SET latest_id = ?, latest_revid = ?, latest_timestamp = ? "
+            "WHERE date = ?", (revision_id, revid, timestamp, day.isoformat()))
 
     # -- days ------------------------------------------------------------------------------
 
@@ -241,21 +274,28 @@ class Store(ArticlesStore):
         if not row:
             return None
         return DayRow(date.fromisoformat(row["date"]), row["revision_id"], row["revid"],
-                      row["timestamp"])
+                      row["timestamp"], row["latest_id"], row["latest_revid"],
+                      row["latest_timestamp"])
 
     def set_day(self, rev: RevisionRow, now: str) -> None:
         self.conn.execute(
-            "INSERT INTO days (date, revision_id, revid, timestamp, updated_at) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (date) DO UPDATE SET "
+            "INSERT INTO days (date, revision_id, revid, timestamp, updated_at, latest_id, "
+            "latest_revid, latest_timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (date) DO UPDATE SET "
             "revision_id = excluded.revision_id, revid = excluded.revid, "
-            "timestamp = excluded.timestamp, updated_at = excluded.updated_at",
-            (rev.date.isoformat(), rev.id, rev.revid, rev.timestamp, now),
+            "timestamp = excluded.timestamp, updated_at = excluded.updated_at, "
+            "latest_id = excluded.latest_id, latest_revid = excluded.latest_revid, "
+            "latest_timestamp = excluded.latest_timestamp",
+            (rev.date.isoformat(), rev.id, rev.revid, rev.timestamp, now, rev.id, rev.revid,
+             rev.timestamp),
         )
 
     def known_revids(self, first: date, last: date) -> dict[date, int]:
-        """Current revision id of each day in a range, for fetching only what changed."""
+        """Newest revision id seen of each day in a range (a held one included), for
+        fetching only what changed."""
         rows = self.conn.execute(
-            "SELECT date, revid FROM days WHERE date BETWEEN ? AND ? AND revid IS NOT NULL",
+            "SELECT date, COALESCE(latest_revid, revid) AS revid FROM days "
+            "WHERE date BETWEEN ? AND ? AND COALESCE(latest_revid, revid) IS NOT NULL",
             (first.isoformat(), last.isoformat()),
         ).fetchall()
         return {date.fromisoformat(row["date"]): row["revid"] for row in rows}

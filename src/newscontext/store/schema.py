@@ -188,12 +188,49 @@ MIGRATIONS: list[str] = [
     INSERT OR IGNORE INTO related_shown (shown_id, event_id)
         SELECT json_extract(j.value, '$.id'), r.event_id FROM related r, json_each(r.items) j;
     """,
+    """
+    -- suspect revisions (a blanking, a truncation) are held, not applied, until they have
+    -- stayed the day's newest revision for a settle time (see ingest.py)
+    ALTER TABLE revisions ADD COLUMN held TEXT;        -- why it was held; NULL: never held
+    ALTER TABLE revisions ADD COLUMN hold_state TEXT;  -- held, released, superseded
+    CREATE INDEX revisions_held ON revisions (hold_state) WHERE hold_state = 'held';
+    -- the newest revision seen of the day (applied or held): what the wiki shows now, with
+    -- the wiki's id and time of it (one stored text may stand for several wiki revisions)
+    ALTER TABLE days ADD COLUMN latest_id INTEGER REFERENCES revisions (id);
+    ALTER TABLE days ADD COLUMN latest_revid INTEGER;
+    ALTER TABLE days ADD COLUMN latest_timestamp TEXT;
+    UPDATE days SET latest_id = revision_id, latest_revid = revid, latest_timestamp = timestamp;
+    """,
 ]
 
 
 def migrate(conn: sqlite3.Connection) -> None:
-    """Bring the database to the newest schema, one transaction per step."""
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    for target, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        with conn:
-            conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {target};\nCOMMIT;")
+    """Bring the database to the newest schema, one transaction per step. The version is
+    read inside each step's write transaction, so processes opening a new archive at once
+    migrate it once (the others wait, then find it done)."""
+    while True:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version >= len(MIGRATIONS):
+                conn.execute("COMMIT")
+                return
+            for statement in _statements(MIGRATIONS[version]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version + 1}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+
+def _statements(script: str) -> list[str]:
+    """A script's statements, split where SQLite says one is complete."""
+    statements, pending = [], ""
+    for part in script.split(";"):
+        pending += part + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                statements.append(pending.strip())
+            pending = ""
+    return statements

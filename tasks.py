@@ -74,6 +74,11 @@ def browser() -> None:
 def demo() -> None:
     """The main job on the bundled real sample: ingest, resolve, relate, build, serve."""
     install()
+    # A fresh archive each time: the sample's files carry no revision ids, so ingesting
+    # them again would replay their order as edits (a file given again is a revert).
+    shutil.rmtree(DEMO_SITE, ignore_errors=True)
+    for suffix in ("", "-wal", "-shm", ".lock"):
+        Path(f"{DEMO_DB}{suffix}").unlink(missing_ok=True)
     DEMO_DB.parent.mkdir(exist_ok=True)
     port = os.environ.get("NEWSCONTEXT_DEMO_PORT", "8000")
     # Absolute URLs (JSON, XML, feeds, sitemap) name the server the demo starts.

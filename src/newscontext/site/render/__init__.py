@@ -23,6 +23,21 @@ class SiteInfo:
     name: str = "newscontext"
 
 
+# Schemes a link may have: they only navigate. Any other (`javascript:`, `vbscript:`,
+# `data:`, ...) runs or shows code of the sender's choosing when followed.
+SAFE_SCHEMES = ("http://", "https://", "ftp://", "mailto:")
+
+
+def linkable(url: str) -> bool:
+    """Whether a page may link to `url` (a source's address, an article's picture): a site
+    path or an outside URL of a safe scheme. Anything else is shown as text. The scheme is
+    read as a browser reads it, through any case, leading space or control character: a
+    `:` before the first `/` makes `url` outside, and an outside URL must start with a safe
+    scheme exactly."""
+    outside = "://" in url or ":" in url.split("/", 1)[0]
+    return not outside or url.lower().startswith(SAFE_SCHEMES)
+
+
 def href(path: str, fmt: str) -> str:
     """The link to a site path from a page in `fmt`; outside URLs are left alone."""
     if "://" in path or path.startswith("#") or "." in path.rsplit("/", 1)[-1]:

@@ -2,7 +2,8 @@
 
 The pages need no JavaScript, make no request outside the site (cover images of source
 articles aside: they are the sources' own pictures) and come out byte for byte the same for
-the same page: nothing here reads the clock.
+the same page: nothing here reads the clock. Links go to site paths and web addresses only
+(`linkable`): a source cited by a `javascript:` or `data:` URL is named, not linked.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from ..pages import (
     SourcePage,
     TimelinePage,
 )
-from . import Fragments, SiteInfo, absolute, href
+from . import Fragments, SiteInfo, absolute, href, linkable
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -222,6 +223,7 @@ def _environment() -> Environment:
     env.filters.update(link=link, clip=clip, long_date=long_date, weekday_date=weekday_date,
                        utc=utc, paragraphs=paragraphs)
     env.globals.update(plural=plural, is_outside=is_outside, listed=listed)
+    env.tests["linkable"] = linkable  # `{% if url is linkable %}`: a source's own address
     return env
 
 
@@ -267,7 +269,7 @@ def head(page: Page, site: SiteInfo) -> Head:
         title=clip(title, TITLE_CHARS),
         description=clip(description, DESCRIPTION_CHARS),
         og_type=og_type,
-        image=image,
+        image=image if image and linkable(image) else None,
         canonical=absolute(site, page.target if isinstance(page, RedirectPage) else page.path,
                            "html"),
         alternates=[Alternate(kind, name, href(page.path, ext)) for ext, kind, name in ALTERNATES],

@@ -26,7 +26,7 @@ from ..pages import (
     SourcePage,
     TimelinePage,
 )
-from . import Fragments, SiteInfo, href
+from . import Fragments, SiteInfo, href, linkable
 
 FMT = "md"
 BARS = "▁▂▃▄▅▆▇█"  # a week's events, scaled to the busiest week
@@ -40,7 +40,6 @@ _ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
 # At the start of a line these open a list, a quote or a thematic break.
 _LINE_START = re.compile(r"^(\d+)([.)])(?=\s|$)|^([-+>=])")
 _SPACE = re.compile(r"\s+")
-_SAFE_SCHEMES = ("http://", "https://", "ftp://", "mailto:")
 
 
 @lru_cache(maxsize=1 << 17)  # titles and entity names recur on many pages
@@ -85,8 +84,7 @@ def target(path: str) -> str:
 def link(title: str | None, path: str) -> str:
     """`[title](path.md)`; an outside URL with an unsafe scheme (javascript:) stays text."""
     text = escape(title) or escape(path)
-    outside = "://" in path or ":" in path.split("/", 1)[0]
-    if outside and not path.lower().startswith(_SAFE_SCHEMES):
+    if not linkable(path):
         return text
     return f"[{text}]({_destination(target(path))})"
 
@@ -238,7 +236,8 @@ def event_page(page: EventPage) -> bytes:
         f"# {escape(page.text or page.title)}",
         removed,
         escape(page.description),
-        f"![Cover image]({_destination(page.image)})" if page.image else None,
+        f"![Cover image]({_destination(page.image)})" if page.image and linkable(page.image)
+        else None,
         _section("Sources", numbered(sources)),
         _section("Context", [refs(page.context)] if page.context else []),
         _section("Changes", numbered(changes) if len(changes) > 1 else []),
@@ -340,7 +339,8 @@ def source_page(page: SourcePage) -> bytes:
         f"_{escape(page.subtitle)}_" if page.subtitle else None,
         facts,
         escape(page.og_description),
-        f"![Image]({_destination(page.og_image)})" if page.og_image else None,
+        f"![Image]({_destination(page.og_image)})" if page.og_image and linkable(page.og_image)
+        else None,
         excerpt,
         text,
         _section("Cited by", numbered(ref(r) for r in page.cited_by)),

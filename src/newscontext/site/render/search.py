@@ -212,6 +212,10 @@ def search_index(store: Store, settings: Settings, outdir: Path, writer: Writer,
     since the last one (always on a full build). Run it last: later extras would make the
     next build think pages changed. Returns the pages indexed (0: index up to date)."""
     search_page(store, settings, outdir, writer)
+    if not store.day_counts():
+        # No event yet (every day so far blanked or vandalised): no page to index, and
+        # Pagefind fails on a site without one. The search page says it has no index.
+        return 0
     state_file = outdir / STATE
     try:
         state = json.loads(state_file.read_text(encoding="utf-8"))

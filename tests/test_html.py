@@ -518,3 +518,15 @@ def test_control_characters_never_reach_an_event() -> None:
     for text in _strings(parsed):
         assert not _NOT_XML.search(text), repr(text)
     assert parsed.events[0].sources[0].name == "AB"
+
+
+def test_only_web_addresses_become_sources() -> None:
+    """MediaWiki links only its URL protocols; a tampered or hand-made page's `javascript:`,
+    `data:` or `vbscript:` anchors are text, never sources (found by the hostile suite)."""
+    body = """<p><b>Disasters</b></p>
+<ul><li>A fire in a warehouse. <a class="external text" href="javascript:alert(1)">(Script)</a> <a class="external text" href=" JaVaScRiPt:alert(2)">(Mixed)</a> <a class="external text" href="data:text/html;base64,PHNjcmlwdD4=">(Data)</a> <a class="external text" href="vbscript:msgbox(1)">(VB)</a> <a class="external text" href="https://www.bbc.com/news/fire">(BBC)</a> <a class="external text" href="//example.org/x">(Example)</a></li></ul>"""  # noqa: E501
+    parsed = parse_html(date(2016, 1, 19), _PAGE.format(body=body, refs=""))
+    [event] = parsed.events
+    assert [s.url for s in event.sources] == ["https://www.bbc.com/news/fire",
+                                              "https://example.org/x"]
+    assert "javascript" not in event.text.lower() and "data:" not in event.text

@@ -32,6 +32,9 @@ _HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6", "dt"})
 _WIKINEWS_HOSTS = frozenset({"en.wikinews.org", "en.m.wikinews.org"})
 
 
+# The address schemes MediaWiki links ($wgUrlProtocols, less the chat and news ones).
+_URL_PROTOCOLS = frozenset({"http", "https", "ftp", "ftps", "sftp", "mailto", "git", "svn"})
+
 def parse_html(day: date, markup: str) -> ParsedDay:
     """Parse a rendered day page. Malformed parts become warnings; the rest is still read."""
     parsed = ParsedDay(date=day)
@@ -119,7 +122,8 @@ def _references(root) -> dict[str, list[tuple[str, str]]]:
             links = []
             cited: set = set()  # <cite> elements already read: one source per citation
             for anchor in item.iter("a"):
-                if "external" not in (anchor.get("class") or "") or not anchor.get("href"):
+                if "external" not in (anchor.get("class") or "") or not anchor.get("href") \
+                        or not _web_link(anchor.get("href")):
                     continue
                 cite = next(anchor.iterancestors("cite"), None)
                 if cite is None:  # `<ref>[URL Title]</ref>`: every link a source, named as shown
@@ -254,10 +258,19 @@ def _cite_sources(element, out: Rendered, references) -> None:
                 out.add_source(url, label)
 
 
+def _web_link(href: str) -> bool:
+    """A link MediaWiki would make from wikitext: a web or FTP address (its URL protocols),
+    never `javascript:` or `data:`, which a hand-made or tampered page may hold."""
+    return href.startswith("//") or href.split(":", 1)[0].strip().lower() in _URL_PROTOCOLS
+
+
 def _render_anchor(anchor, out: Rendered) -> None:
     href = anchor.get("href") or ""
     classes = (anchor.get("class") or "").split()
     label_text = _visible_text(anchor)
+    if ":" in href.split("/", 1)[0] and not _web_link(href):
+        out.parts.append(label_text)  # shown as the text it is, not a source
+        return
     if "external" in classes or (href.startswith(("http://", "https://", "//"))
                                  and "/wiki/" not in href and "extiw" not in classes):
         out.add_source(href, label_text, shown=True)

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import multiprocessing
 import os
+import re
+import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
 from conftest import HTML_KIWICOPPLE, HTML_PARSE_API, WIKITEXT, wikitext
+from processes import alive, children
 
 from newscontext import Archive, Settings
+from newscontext.site import urls
+from newscontext.site.build import STATE_DIR
 
 SOHR_LINE = ("**The [[Syrian Observatory for Human Rights]] claims that scores of [[Syrian Army]] "
              "troops have been killed in fighting with the [[Islamic State of Iraq and the "
@@ -21,6 +30,9 @@ SOHR_LINE = ("**The [[Syrian Observatory for Human Rights]] claims that scores o
 REWORDED = ("**The [[Syrian Observatory for Human Rights]] says dozens of [[Syrian Army]] "
             "soldiers were killed in days of fighting with the [[Islamic State of Iraq and the "
             "Levant]] near the city of Deir ez-Zor.")
+JIHADI_LINE = ("**[[Islamic State of Iraq and the Levant|ISIL]] confirms the death of militant "
+               "[[Jihadi John]] in an airstrike in November. "
+               "[https://www.bbc.com/news/uk-35358101 (BBC)]\n")
 
 
 def files(site: Path) -> dict[str, str]:
@@ -152,3 +164,284 @@ def test_two_processes_build_the_same_site_as_one(tmp_path: Path):
     assert {k: v for k, v in files(tmp_path / "one").items() if k not in sitemap} == \
         {k: v for k, v in files(tmp_path / "two").items() if k not in sitemap}
     archive.close()
+
+
+# -- kill -9 at any point of a build, then the next build finishes the job ----------------
+
+LASTMOD = re.compile(rb"<lastmod>[^<]*</lastmod>")
+
+
+def site_files(site: Path) -> dict[str, bytes]:
+    """Every file of a built site but the build's own state, the sitemap's `lastmod` (when a
+    file was last written) blanked; leftovers such as temporary files included."""
+    found = {}
+    for path in site.rglob("*"):
+        name = str(path.relative_to(site))
+        if path.is_file() and STATE_DIR not in path.parts:
+            content = path.read_bytes()
+            found[name] = LASTMOD.sub(b"", content) if path.name.startswith("sitemap") \
+                else content
+    return found
+
+
+def _build_until(db: Path, site: Path, kill_at: int | str) -> None:
+    """In a forked process: build, and SIGKILL itself before the `kill_at`-th file is
+    moved into place (its temporary file written), or before the build state is saved."""
+    from newscontext.site import build as site_build
+
+    def die() -> None:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    if kill_at == "state":
+        site_build.Manifest.save_state = lambda self, values: die()
+    else:
+        renamed = os.rename
+        count = iter(range(int(kill_at) + 1))
+
+        def rename(source, target):
+            if next(count) == kill_at:
+                die()
+            renamed(source, target)
+
+        os.rename = rename
+    archive = Archive(Settings(db=db, workers=1))
+    archive.build(site, search=False)  # never returns
+
+
+def kill_points(written: int) -> list[int | str]:
+    return [0, 1, written // 4, written // 2, 3 * written // 4, written - 1, "state"]
+
+
+def assert_killed_builds_complete(tmp_path: Path, db: Path, site: Path | None,
+                                  clean: dict[str, bytes], written: int) -> None:
+    """For each kill point: a copy of the archive (and of the site, if built), a build
+    killed there, then a build that must leave the site a clean build makes."""
+    fork = multiprocessing.get_context("fork")
+    for n, point in enumerate(kill_points(written)):
+        work = tmp_path / f"kill-{n}"
+        work.mkdir()
+        shutil.copy(db, work / db.name)
+        if site is not None:
+            shutil.copytree(site, work / "site")
+        child = fork.Process(target=_build_until, args=(work / db.name, work / "site", point))
+        child.start()
+        child.join(60)
+        assert child.exitcode == -signal.SIGKILL, f"the build died at {point}"
+        with Archive(Settings(db=work / db.name, workers=1)) as archive:
+            report = archive.build(work / "site", search=False)
+        assert report.failed == []
+        done = site_files(work / "site")
+        assert set(done) ^ set(clean) == set(), f"killed at {point}: files differ"
+        assert [k for k in clean if done[k] != clean[k]] == [], f"killed at {point}"
+
+
+@pytest.fixture(scope="module")
+def two_days_made(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("two-days")
+    make_archive(folder, [WIKITEXT / "2016-01-16.wiki", WIKITEXT / "2016-01-19.wiki"]).close()
+    return folder / "archive.sqlite3"
+
+
+@pytest.fixture
+def two_days(two_days_made: Path, tmp_path: Path) -> Path:
+    """A copy of an archive of two real days, related (a small site: ~900 files)."""
+    db = tmp_path / "two-days.sqlite3"
+    shutil.copy(two_days_made, db)
+    return db
+
+
+@pytest.mark.slow
+def test_a_first_build_killed_anywhere_is_completed_by_the_next(tmp_path: Path, two_days: Path):
+    shutil.copy(two_days, tmp_path / "reference.sqlite3")  # as the killed builds find it
+    with Archive(Settings(db=tmp_path / "reference.sqlite3", workers=1)) as archive:
+        clean = archive.build(tmp_path / "clean", search=False)
+    assert clean.written > 800
+    assert_killed_builds_complete(tmp_path, two_days, None, site_files(tmp_path / "clean"),
+                                  clean.written)
+
+
+@pytest.mark.slow
+def test_an_incremental_build_killed_anywhere_is_completed_by_the_next(tmp_path: Path,
+                                                                        two_days: Path):
+    """Built, then a new revision of a day (an event reworded, one removed, one added) is
+    ingested and related: its build is killed at every kind of point."""
+    db = two_days
+    with Archive(Settings(db=db, workers=1)) as archive:
+        archive.build(tmp_path / "site", search=False)
+        day = wikitext("2016-01-19")
+        revised = day.replace(SOHR_LINE, REWORDED).replace(
+            JIHADI_LINE, "**A new event in [[Raqqa]]. [http://example.org/raqqa (Example)]\n")
+        assert revised.count("\n") == day.count("\n")
+        revision = tmp_path / "r2" / "2016-01-19.wiki"
+        revision.parent.mkdir()
+        revision.write_text(revised, encoding="utf-8")
+        report = archive.ingest_paths([revision])
+        assert (report.changed, report.removed, report.added) == (1, 1, 1)
+        archive.relate()
+    shutil.copytree(tmp_path / "site", tmp_path / "incremental")
+    shutil.copy(db, tmp_path / "incremental.sqlite3")
+    with Archive(Settings(db=tmp_path / "incremental.sqlite3", workers=1)) as archive:
+        incremental = archive.build(tmp_path / "incremental", search=False)
+        archive.build(tmp_path / "clean", search=False)
+    clean = site_files(tmp_path / "clean")
+    assert not incremental.full and 20 < incremental.written < 200
+    assert site_files(tmp_path / "incremental") == clean  # not killed: what a clean build makes
+    assert_killed_builds_complete(tmp_path, db, tmp_path / "site", clean, incremental.written)
+
+
+@pytest.mark.slow
+def test_a_parallel_build_killed_leaves_no_process_and_no_lock(tmp_path: Path):
+    """`build` with two processes: one of them killed (SIGKILL), the build ends with a
+    one-line error; the build itself killed, its processes die with it. Either way nobody
+    holds the folder's lock after, and the next build completes the site."""
+    import fcntl
+
+    archive = make_archive(tmp_path, [HTML_PARSE_API, WIKITEXT, HTML_KIWICOPPLE])
+    archive.build(tmp_path / "clean", search=False)  # one process: the same site (tested)
+    archive.close()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path), NEWSCONTEXT_WORKERS="2")
+    command = [sys.executable, "-m", "newscontext", "--db", str(tmp_path / "archive.sqlite3"),
+               "build", "--no-search", str(tmp_path / "site")]
+    news = tmp_path / "site" / "news"
+    for victim in ("a build process", "the build"):
+        process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+        workers: list[int] = []
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and process.poll() is None:
+                workers = children(process.pid)
+                written = sum(1 for _ in news.rglob("*.html")) if news.exists() else 0
+                if len(workers) == 2 and written > 50:
+                    break
+                time.sleep(0.05)
+            assert len(workers) == 2 and process.poll() is None, "killed while both write"
+            os.kill(workers[0] if victim == "a build process" else process.pid, signal.SIGKILL)
+            stderr = process.communicate(timeout=60)[1]
+            if victim == "a build process":
+                assert process.returncode == 1
+                assert stderr.splitlines() == ["error: a build process died before its pages "
+                                               "were made; the next build completes this one"]
+            deadline = time.monotonic() + 5
+            while any(map(alive, workers)) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert not any(map(alive, workers)), f"{victim} killed: the others died"
+            with (tmp_path / "site" / STATE_DIR / "lock").open("w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # nobody holds it
+        finally:
+            for pid in filter(alive, workers):  # without the fix: they would wait forever
+                os.kill(pid, signal.SIGKILL)
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "full build" in done.stderr  # the killed builds had saved no state
+    assert site_files(tmp_path / "site") == site_files(tmp_path / "clean")
+
+
+def test_a_removed_event_loses_its_related_list_when_relate_runs_after_a_build(
+        tmp_path: Path, two_days: Path):
+    """ingest (an event removed), build, relate, build: relate empties the removed event's
+    list, and that change reaches its page as any other does."""
+    site = tmp_path / "site"
+    with Archive(Settings(db=two_days, workers=1)) as archive:
+        archive.build(site, search=False)
+        (jihadi,) = [a for a in archive.events() if "Jihadi John" in a.event.text]
+        assert archive.related(jihadi.id)
+        page = site / next(p for p in files(site) if p.startswith("news/2016/01/19/isil-confirms")
+                           and p.endswith(".md"))
+        assert "### Related" in page.read_text(encoding="utf-8")
+        revision = tmp_path / "r2" / "2016-01-19.wiki"
+        revision.parent.mkdir()
+        revision.write_text(wikitext("2016-01-19").replace(JIHADI_LINE, ""), encoding="utf-8")
+        assert archive.ingest_paths([revision]).removed == 1
+        archive.build(site, search=False)
+        assert archive.relate().changed > 0
+        assert archive.related(jihadi.id) == []
+        report = archive.build(site, search=False)
+        assert report.pages > 0 and report.failed == []
+        text = page.read_text(encoding="utf-8")
+        assert "Removed from the portal" in text and "### Related" not in text
+        assert "Related" not in page.with_suffix(".html").read_text(encoding="utf-8")
+        assert archive.build(tmp_path / "clean", search=False).full
+    assert site_files(site) == site_files(tmp_path / "clean")
+
+
+# -- nothing a page holds stops a build ----------------------------------------------------
+
+def run_build(db: Path, site: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path), NEWSCONTEXT_WORKERS="1")
+    return subprocess.run([sys.executable, "-m", "newscontext", "--db", str(db), "build",
+                           "--no-search", str(site)], env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_characters_xml_forbids_in_the_archive_do_not_stop_the_build(tmp_path: Path,
+                                                                      two_days: Path):
+    """An archive made before ingest removed them holds control characters, U+FFFE and
+    U+FFFF (put here with SQL) in a sentence, a story heading and a source's name: the
+    build makes every page and feed, and every XML and JSON file parses."""
+    from lxml import etree
+
+    db = two_days
+    with sqlite3.connect(db) as conn:
+        (event_id,) = conn.execute("SELECT id FROM events WHERE text LIKE 'ISIL confirms%'"
+                                   ).fetchone()
+        conn.execute(
+            "UPDATE events SET text = replace(text, 'militant', 'mili' || char(7) || 'tant' "
+            "|| char(27) || char(65534) || char(65535)), "
+            "stories = replace(stories, 'Syrian Civil War', 'Syrian\\u0001 Civil War'), "
+            "sources = replace(sources, '\"BBC\"', '\"B\\u0008BC\"'), "
+            "change_seq = (SELECT value + 1 FROM meta WHERE key = 'change_seq') WHERE id = ?",
+            (event_id,))
+        conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'change_seq'")
+        assert "\x07" in conn.execute("SELECT text FROM events WHERE id = ?",
+                                      (event_id,)).fetchone()[0]
+    done = run_build(db, tmp_path / "site")
+    assert done.returncode == 0 and "error" not in done.stderr, done.stderr
+    built = site_files(tmp_path / "site")
+    for name, content in built.items():
+        if name.endswith((".xml", ".atom")):
+            etree.fromstring(content)  # raises on a character XML forbids
+        elif name.endswith(".json"):
+            json.loads(content)
+    feeds = [content for name, content in built.items() if "/feed." in name]
+    # The event is in the site's feeds and in those of its story and entities; its story
+    # heading, another title now, has feeds as a story and as an entity, as the heading
+    # without the character has: RSS and Atom, four titles each.
+    assert sum(b"confirms the death of militant Jihadi John" in feed for feed in feeds) >= 8
+    assert sum(b"<title>Syrian Civil War \xc2\xb7 newscontext</title>" in feed
+               for feed in feeds) == 8
+
+
+def test_a_page_that_cannot_be_made_is_reported_skipped_and_tried_again(tmp_path: Path,
+                                                                         two_days: Path):
+    """One event's related list is broken in the archive (with SQL): its page cannot be
+    made. The build names it on one line, makes every other page, exits with status 2;
+    the next build tries it again, and once the list is mended, makes it."""
+    db = two_days
+    shutil.copy(db, tmp_path / "reference.sqlite3")
+    with Archive(Settings(db=tmp_path / "reference.sqlite3", workers=1)) as archive:
+        archive.build(tmp_path / "clean", search=False)
+    clean = site_files(tmp_path / "clean")
+    with sqlite3.connect(db) as conn:
+        (event_id,) = conn.execute("SELECT id FROM events WHERE text LIKE 'ISIL confirms%'"
+                                   ).fetchone()
+        conn.execute("UPDATE related SET items = '[{\"id\": ' WHERE event_id = ?", (event_id,))
+    page = next(n for n in clean if n.startswith("news/2016/01/19/isil-confirms"))
+    page = page.rsplit(".", 1)[0]
+    for attempt in ("first", "again"):
+        done = run_build(db, tmp_path / "site")
+        assert done.returncode == 2, done.stderr
+        errors = [line for line in done.stderr.splitlines() if "error" in line]
+        assert len(errors) == 1, done.stderr
+        assert f"/{page} (event '{event_id}')" in errors[0], attempt
+        assert "JSONDecodeError" in errors[0]
+        assert "1 of the pages could not be made" in done.stderr
+        built = site_files(tmp_path / "site")
+        if attempt == "first":  # every other page is made
+            assert set(clean) - set(built) == {f"{page}.{fmt}" for fmt in urls.FORMATS}
+            assert all(built[name] == clean[name] for name in built
+                       if not name.startswith("sitemap"))  # which lists the pages made
+    with Archive(Settings(db=db, workers=1)) as archive:
+        assert archive.relate().changed == 1  # mends the list
+    done = run_build(db, tmp_path / "site")
+    assert done.returncode == 0 and "error" not in done.stderr, done.stderr
+    assert site_files(tmp_path / "site") == clean

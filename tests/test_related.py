@@ -225,3 +225,80 @@ def test_resolve_through_the_api_merges_redirects(tmp_path: Path, fake_wiki):
                 if "pageprops" in r.params.get("prop", "")} == asked
         entities = {e.title: e for e in archive.entities()}
         assert entities["Pakistan"].wikidata == "Q843" and entities["Paris"].wikidata == "Q90"
+
+
+def test_a_removed_events_list_is_emptied_as_a_recorded_change(tmp_path: Path):
+    """`relate` empties the list of an event that left the portal and records it as a change
+    (a build takes it off the page); an archive whose such lists were deleted unrecorded
+    (before this was so) gets them recorded by its next `relate`."""
+    day = (WIKITEXT / "2016-01-19.wiki").read_text(encoding="utf-8")
+    line = next(x for x in day.splitlines() if "[[Jihadi John]]" in x)
+    revision = tmp_path / "r2" / "2016-01-19.wiki"
+    revision.parent.mkdir()
+    revision.write_text(day.replace(line + "\n", ""), encoding="utf-8")
+    with Archive(Settings(db=tmp_path / "a.sqlite3")) as archive:
+        store = archive.store
+        archive.ingest_paths([WIKITEXT / "2016-01-19.wiki", WIKITEXT / "2016-01-16.wiki"])
+        archive.resolve()
+        archive.relate()
+        (jihadi,) = [a.id for a in archive.events() if "Jihadi John" in a.event.text]
+        assert archive.related(jihadi)
+        seq = store.meta_int("related_seq")
+        assert archive.ingest_paths([revision]).removed == 1
+        assert archive.relate().changed > 1  # its list, and those that showed it
+        assert jihadi in store.changed_related(seq) and archive.related(jihadi) == []
+        assert store.related_mentioning([jihadi]) == set()
+        assert jihadi not in dict(archive.related_lists())  # the export: live events only
+        assert archive.relate().changed == 0
+        with store.transaction():  # as `relate` left a removed event before
+            store.conn.execute("DELETE FROM related WHERE event_id = ?", (jihadi,))
+        seq = store.meta_int("related_seq")
+        assert archive.relate().changed == 1
+        assert store.changed_related(seq) == [jihadi]
+
+
+def _relate_in_two(ctx: Contexts) -> None:
+    """In a forked test process: rank with two processes (killed before they finish)."""
+    from newscontext.related import related_json
+
+    related_json(ctx, workers=2)
+
+
+def test_relate_processes_die_with_relate(related_archive: Archive):
+    """`relate` shares a large archive's ranking with forked processes; killed (SIGKILL),
+    it takes them with it (they would live on, blocked, each holding its memory)."""
+    import multiprocessing
+    import os
+    import signal
+    import time
+
+    from processes import alive, children
+
+    from newscontext.related import Contexts
+
+    small = related_archive.contexts()
+    ids, titles = small.ids, small.titles
+    rows = np.column_stack([small.context.tocoo().row, small.context.tocoo().col,
+                            np.ones(small.context.nnz, dtype=np.int64)])
+    copies = -(-20_000 // len(ids))  # the archive repeated: as many events as take two
+    big = Contexts.from_arrays(
+        [f"{i}-{n}" for n in range(copies) for i in ids], np.tile(small.dates, copies), titles,
+        np.vstack([rows + np.array([n * len(ids), 0, 0]) for n in range(copies)]))
+    relate = multiprocessing.get_context("fork").Process(target=_relate_in_two, args=(big,))
+    relate.start()
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers) < 2 and time.monotonic() < deadline and relate.is_alive():
+            time.sleep(0.02)
+            workers = children(relate.pid)
+        assert len(workers) == 2 and relate.is_alive(), "killed while both rank"
+        os.kill(relate.pid, signal.SIGKILL)
+        relate.join(10)
+        deadline = time.monotonic() + 5
+        while any(map(alive, workers)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(map(alive, workers))
+    finally:
+        for pid in filter(alive, workers):
+            os.kill(pid, signal.SIGKILL)

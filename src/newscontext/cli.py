@@ -318,12 +318,14 @@ def extract_page(ctx: click.Context, target: str, page_url: str | None) -> None:
 def build(ctx: click.Context, outdir: Path, full: bool, search: bool) -> None:
     """Build the static site into OUTDIR: every page as .html, .md, .json and .xml, feeds,
     sitemap and search. Later builds write only what changed."""
-    from .site.build import BuildBusy
+    from rich.markup import escape
+
+    from .site.build import BuildError
     from .site.render.search import SearchError
 
     try:
         report = _archive(ctx, create=False).build(outdir, full=full, search=search)
-    except (SearchError, BuildBusy) as exc:
+    except (SearchError, BuildError) as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False)
         ctx.exit(1)
     extras = ", ".join(f"{name} {count}" for name, count in report.extras.items())
@@ -331,6 +333,12 @@ def build(ctx: click.Context, outdir: Path, full: bool, search: bool) -> None:
               f"rendered, feeds of {report.feeds} stories and entities, "
               f"{report.written} files written, {report.unchanged} unchanged "
               f"({extras}) in {report.seconds:.1f} s", highlight=False)
+    for line in report.failed:
+        err.print(f"[red]error:[/] cannot make {escape(line)}", highlight=False)
+    if report.failed:
+        err.print(f"{len(report.failed)} of the pages could not be made (named above); the "
+                  "next build tries them again", highlight=False)
+        ctx.exit(2)  # partial success: every other page was built
 
 
 @main.command()
@@ -338,7 +346,8 @@ def build(ctx: click.Context, outdir: Path, full: bool, search: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="Port to listen on (0: any free port).")
-def serve(outdir: Path, host: str, port: int) -> None:
+@click.pass_context
+def serve(ctx: click.Context, outdir: Path, host: str, port: int) -> None:
     """Serve the site built in OUTDIR over HTTP (old event paths answer 301). Ctrl+C stops."""
     from .site.serve import serve as run
 

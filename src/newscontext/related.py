@@ -18,16 +18,15 @@ from __future__ import annotations
 
 import json
 import math
-import multiprocessing
 import re
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
 from .model import Related
+from .workers import fork_pool
 
 _WORD = re.compile(r"\w{3,}")
 
@@ -356,7 +355,7 @@ def related_json(ctx: Contexts, method: Method = DEFAULT, k: int = 10, workers: 
     global _SHARED
     _SHARED = (ctx, method, k)
     try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        with fork_pool(workers) as pool:  # they die with this process if it is killed
             parts = list(pool.map(_related_json_part, bounds))
     finally:
         _SHARED = None

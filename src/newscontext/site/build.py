@@ -7,28 +7,33 @@ show them as related, and the old paths of reworded events (as redirects). A man
 content hashes keeps unchanged files untouched. Files are replaced atomically; the build's
 state is saved only after every file is written, so a killed build leaves every file whole
 and the next build redoes what the killed one had not finished. Nothing is ever deleted.
+
+A page whose rendering fails (whatever text it holds) is reported, one line naming it, and
+skipped; the build goes on, and the next build tries that page again. Build processes hold
+no lock and die with the build that started them, so a killed build never blocks the next.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
+import json
 import logging
-import multiprocessing
 import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from operator import itemgetter
 from pathlib import Path
 
 from ..ingest import utc_now
+from ..lock import Busy, FileLock
 from ..settings import Settings
 from ..store import Store
+from ..workers import fork_pool
 from . import urls
 from .pages import FRONT_DAYS, Page, Pages, RedirectPage, page_rows
 from .render import SiteInfo, render
@@ -51,6 +56,7 @@ class BuildReport:
     unchanged: int = 0
     seconds: float = 0.0
     extras: dict[str, int] = field(default_factory=dict)
+    failed: list[str] = field(default_factory=list)  # one line per page not made
 
 
 class Manifest:
@@ -365,10 +371,67 @@ def split(jobs: list[Job], count: int) -> list[list[Job]]:
     return [jobs[len(jobs) * n // count : len(jobs) * (n + 1) // count] for n in range(count)]
 
 
+def describe(job: Job, pages: Pages | None = None) -> str:
+    """A job as a reader would name its page: its path (without a format) where the slug
+    tables know it, and what it shows."""
+    kind = job[0]
+    if kind == "feed":
+        if job[1] == "root":
+            return f"{urls.FEED_RSS} and {urls.FEED_ATOM}"
+        return f"feeds of the {job[1]} {job[2]!r}"
+    if kind in ("front", "about"):
+        return urls.FRONT if kind == "front" else urls.ABOUT
+    if kind == "day":
+        return urls.day_path(job[1])
+    if kind == "month":
+        return urls.month_path(job[1], job[2])
+    if kind == "redirect":
+        return f"{job[1]} (redirect)"
+    path = None
+    with contextlib.suppress(Exception):  # the store may be what failed
+        if kind == "event" and pages is not None:
+            where = pages.event_where.get(job[1])
+            path = urls.event_path(*where) if where else None
+        elif kind in ("story", "entity") and pages is not None:
+            slug = (pages.story_slug if kind == "story" else pages.entity_slug).get(job[1])
+            make = urls.story_path if kind == "story" else urls.entity_path
+            path = make(slug, job[2]) if slug else None
+    what = f"{kind} {job[1]!r}"
+    if kind in ("story", "entity") and job[2]:
+        what += f" page {job[2]}"
+    return f"{path} ({what})" if path else what
+
+
+def _reason(exc: BaseException, limit: int = 300) -> str:
+    """The exception on one short printable line."""
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# A failure: the job to try again and the line that reports it.
+Failure = tuple[Job, str]
+
+
+def encode_jobs(jobs: Iterable[Job]) -> str:
+    """Jobs as JSON (kept in the build state; a day is {"date": ISO})."""
+    return json.dumps([[{"date": part.isoformat()} if isinstance(part, date) else part
+                        for part in job] for job in jobs], ensure_ascii=False)
+
+
+def decode_jobs(text: str) -> list[Job]:
+    return [tuple(date.fromisoformat(part["date"]) if isinstance(part, dict) else part
+                  for part in job) for job in json.loads(text)]
+
+
 def _render_jobs(pages: Pages, plan: Plan, jobs: list[Job], formats: tuple[str, ...],
-                 site: SiteInfo, writer: Writer, settings: Settings) -> tuple[int, int]:
-    """Render and write the jobs' files; returns how many pages and feeds were made."""
+                 site: SiteInfo, writer: Writer, settings: Settings
+                 ) -> tuple[int, int, list[Failure]]:
+    """Render and write the jobs' files; returns how many pages and feeds were made, and
+    the failures: whatever a page holds, one that cannot be made is left out (its files as
+    they were) and the others are made."""
     done = made = 0
+    failed: list[Failure] = []
     feeds: FeedMaker | None = None
     batch: list[tuple[str, bytes]] = []
     for job in jobs:
@@ -382,20 +445,25 @@ def _render_jobs(pages: Pages, plan: Plan, jobs: list[Job], formats: tuple[str, 
                     made += 1
             else:
                 page = render_job(pages, plan, job)
-                done += 1
                 batch += [(urls.file_for(page.path, fmt), render(page, fmt, site))
-                          for fmt in formats]
+                          for fmt in formats]  # every format or none: a page stays whole
+                done += 1
         except KeyError as exc:  # a page whose subject vanished mid-build: next build
             log.warning("skipped %s: %s", job, exc)
+            continue
+        except Exception as exc:  # reported; tried again next build
+            line = f"{describe(job, pages)}: {_reason(exc)}"
+            log.debug("cannot make %s", line, exc_info=True)
+            failed.append((job, line))
             continue
         if len(batch) >= 400:
             writer.write_many(batch)
             batch.clear()
     writer.write_many(batch)
-    return done, made
+    return done, made, failed
 
 
-def _build_share(index: int) -> tuple[tuple[int, int], int, int]:
+def _build_share(index: int) -> tuple[tuple[int, int, list[Failure]], int, int]:
     """One process's part of a build (see `split`), from its own store connection,
     recording what it wrote in the manifest itself (a file's record is true once the
     file is written; the build's state is saved by the main process, last)."""
@@ -424,20 +492,23 @@ def build(store: Store, settings: Settings, outdir: Path, *, full: bool = False,
     started = time.perf_counter()
     outdir.mkdir(parents=True, exist_ok=True)
     (outdir / STATE_DIR).mkdir(exist_ok=True)
-    lock = (outdir / STATE_DIR / "lock").open("w")
+    lock = FileLock(outdir / STATE_DIR / "lock", str(outdir))
     try:  # one build at a time per folder (a cron run may overlap a manual one)
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        lock.close()
+        lock.acquire(wait=False)
+    except Busy:
         raise BuildBusy(f"another build is writing {outdir}; try again when it ends") from None
     try:
         return _build(store, settings, outdir, full=full, formats=formats, extras=extras,
                       started=started)
     finally:
-        lock.close()  # closing releases the lock
+        lock.release()
 
 
-class BuildBusy(RuntimeError):
+class BuildError(RuntimeError):
+    """A build that could not finish; the next one completes it."""
+
+
+class BuildBusy(BuildError):
     """Another build holds the output folder."""
 
 
@@ -476,33 +547,42 @@ def _build(store: Store, settings: Settings, outdir: Path, *, full: bool,
         extra = set(store.changed_related(int(state.get("related_seq", 0))))
         extra |= store.related_mentioning(events)
         jobs = list(dict.fromkeys(plan.changed(events, extra)))
+        planned = set(jobs)  # and the pages the last build could not make, again:
+        jobs += [job for job in decode_jobs(state.get("failed", "[]")) if job not in planned]
     site = SiteInfo(url=settings.site_url.rstrip("/"), generated=stamp)
     writer = Writer(outdir, manifest)
     report = BuildReport(full=full)
+    failed: list[Failure] = []
     if settings.workers > 1 and len(jobs) >= PARALLEL_FROM:
         # Pages are independent: each process renders, writes and records its share.
         global _WORK
         _WORK = (store.path, settings, outdir, formats, site, split(jobs, settings.workers),
                  manifest.stamp, full)
         try:
-            with ProcessPoolExecutor(settings.workers,
-                                     mp_context=multiprocessing.get_context("fork")) as pool:
+            # Processes that die with the build and do not hold its lock (see workers.py).
+            with fork_pool(settings.workers) as pool:
                 for done, written, unchanged in pool.map(_build_share, range(settings.workers)):
                     report.pages += done[0]
                     report.feeds += done[1]
+                    failed += done[2]
                     writer.written += written
                     writer.unchanged += unchanged
+        except BrokenProcessPool:  # one was killed (out of memory, an operator)
+            raise BuildError("a build process died before its pages were made; the next "
+                             "build completes this one") from None
         finally:
             _WORK = None
     else:
-        report.pages, report.feeds = _render_jobs(pages, plan, jobs, formats, site, writer,
-                                                  settings)
+        report.pages, report.feeds, failed = _render_jobs(pages, plan, jobs, formats, site,
+                                                          writer, settings)
     writer.write_many([(f"static/{p.name}", p.read_bytes()) for p in sorted(STATIC.glob("*"))
                        if p.is_file()])
     for extra_step in extras:
         report.extras[extra_step.__name__] = extra_step(store, settings, outdir, writer)
+    report.failed = [line for _, line in failed]
     manifest.save_state({"change_seq": change_seq, "related_seq": related_seq,
-                         "articles": stamp, "built_at": datetime.now(UTC).isoformat()})
+                         "articles": stamp, "built_at": datetime.now(UTC).isoformat(),
+                         "failed": encode_jobs(dict.fromkeys(job for job, _ in failed))})
     manifest.close()
     report.written, report.unchanged = writer.written, writer.unchanged
     report.seconds = time.perf_counter() - started

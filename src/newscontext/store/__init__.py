@@ -733,6 +733,10 @@ class Store(ArticlesStore):
 
     def replace_related(self, lists: Iterable[tuple[str, str]]) -> int:
         """Store every event's related list (as JSON); only lists that changed are written.
+        The list of an event not given (a removed one) is emptied, not deleted: a change
+        like any other, so a build takes it off the event's page. (A removed event without
+        a list gets an empty one too: its list was deleted unrecorded before, and its page
+        may still show it.) Only the list of an event merged into another (no page) goes.
         Returns how many changed."""
         current = dict(self.conn.execute("SELECT event_id, items FROM related").fetchall())
         seen = set()
@@ -741,6 +745,10 @@ class Store(ArticlesStore):
             seen.add(event_id)
             if current.get(event_id) != encoded:
                 changed.append((event_id, encoded))
+        events = {row[0] for row in self.conn.execute("SELECT id FROM events")}
+        changed += [(event_id, "[]") for event_id in sorted(events - seen)
+                    if current.get(event_id) != "[]"]
+        gone = [(event_id,) for event_id in current.keys() - events]
         if changed:
             seq = self.meta_int("related_seq") + 1
             self._set_meta("related_seq", seq)
@@ -748,7 +756,6 @@ class Store(ArticlesStore):
                 "INSERT OR REPLACE INTO related (event_id, items, change_seq) VALUES (?, ?, ?)",
                 [(event_id, items, seq) for event_id, items in changed],
             )
-        gone = [(event_id,) for event_id in current.keys() - seen]
         self.conn.executemany("DELETE FROM related WHERE event_id = ?", gone)
         self._index_shown([event_id for event_id, _ in changed], gone)
         return len(changed) + len(gone)

@@ -13,6 +13,9 @@ one date: `pubDate` is the first-seen time too, because RSS readers sort by it a
 should not make an old event look new; a reworded entry reaches RSS readers through its
 unchanged guid with a new title and text.
 
+Text is written without the characters XML 1.0 forbids, as on the XML pages: ingest removes
+them, but an archive made before it did may still hold some, and lxml refuses them.
+
 Output depends only on the archive: the feed's own `updated` / `lastBuildDate` is its newest
 entry's update (or removal) time, so an unchanged feed comes out byte for byte the same and
 the build's writer leaves it alone.
@@ -40,7 +43,9 @@ from ... import __version__
 from ...model import Source
 from ...settings import Settings
 from ...store import Store
+from ...textclean import xml_safe
 from .. import urls
+from . import linkable
 
 if TYPE_CHECKING:
     from ..pages import Pages
@@ -174,10 +179,11 @@ class FeedMaker:
         stories = [s.text for s in event.stories]
         categories = tuple(dict.fromkeys(
             ([event.category] if event.category else []) + stories))
+        text = xml_safe(event.text)
         entry = Entry(
-            id=guid(event_id), title=clip(event.text), text=event.text, link=link,
-            published=published, updated=updated, categories=categories,
-            content=self._content(event.text, event.category, stories, event.sources, link))
+            id=guid(event_id), title=clip(text), text=text, link=link,
+            published=published, updated=updated, categories=tuple(map(xml_safe, categories)),
+            content=xml_safe(self._content(text, event.category, stories, event.sources, link)))
         return replace(entry, xml=entry_xml(entry)), None
 
     def _content(self, text: str, category: str | None, stories: list[str],
@@ -192,7 +198,8 @@ class FeedMaker:
         line = " · ".join(p for p in (esc(category) if category else "", " › ".join(chain)) if p)
         if line:
             parts.append(f"<p>{line}</p>")
-        cited = [f'<a href="{esc(s.url)}">{esc(s.name or s.url)}</a>' for s in sources]
+        cited = [f'<a href="{esc(s.url)}">{esc(s.name or s.url)}</a>' if linkable(s.url)
+                 else esc(s.name or s.url) for s in sources]  # no javascript: link
         if cited:
             parts.append(f"<p>Sources: {', '.join(cited)}</p>")
         parts.append(f'<p><a href="{esc(link)}">Context, changes and related events</a></p>')
@@ -246,11 +253,12 @@ class FeedMaker:
                           "Current events portal, as archived by newscontext."
         if not slug:
             return []
+        title, description = xml_safe(name), xml_safe(description)
         rows = self._timeline_events(kind, name)
         self.event_where.want(row[0] for row in rows[: TIMELINE_ENTRIES * 2])
         entries, updated = self.newest((row[0] for row in rows), TIMELINE_ENTRIES)
         return self._render(
-            feed_id=f"urn:newscontext:feed:{path}", title=f"{name} · newscontext",
+            feed_id=f"urn:newscontext:feed:{path}", title=f"{title} · newscontext",
             description=description, page=self.url(path),
             rss=urls.feed_path(path, "xml"), atom=urls.feed_path(path, "atom"),
             entries=entries, updated=updated)

@@ -355,7 +355,7 @@ def serve(ctx: click.Context, outdir: Path, host: str, port: int) -> None:
         click.echo(f"Serving {outdir} at {url} (Ctrl+C to stop)")
 
     try:
-        run(outdir, host, port, ready=ready)
+        run(outdir, host, port, ready=ready, settings=ctx.obj)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from exc
 

@@ -94,6 +94,22 @@ class Settings:
     # Captures tried per dead source (closest to the event's date first) before giving up.
     wayback_tries: int = 3
 
+    # -- `serve`, static and live (httpd.py) ---------------------------------------------------
+    # Connections open at once. At the bound a new client takes the place of the connection
+    # that has waited longest for a request (idle or trickling), or gets 503 if all are busy.
+    # Lowered at start to what the open-files limit allows (a connection may hold a socket
+    # and the file it sends), so the server never runs out of file descriptors.
+    serve_max_connections: int = 1000
+    # Seconds a client has to send a whole request head, from connecting or from the first
+    # byte after a keep-alive pause: slowloris clients trickle heads to hold connections.
+    serve_request_timeout: float = 10.0
+    # Seconds an idle keep-alive connection stays open (uvicorn's default). Behind a proxy
+    # that keeps upstream connections, make it longer than the proxy's idle timeout.
+    serve_keep_alive: float = 5.0
+    # Seconds a client may take none of an answer before it is closed: a slow reader holds a
+    # connection and an open file (nginx's send_timeout is 60).
+    serve_send_timeout: float = 30.0
+
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         """Defaults, then `NEWSCONTEXT_*` variables, then explicit overrides (non-None)."""

@@ -4,22 +4,27 @@ A Starlette app: `/` and folders answer with their `index.html`, a path without 
 with its `.html` page, old event paths (listed in `_redirects`, which the build writes) with
 a 301 to where the event is now, anything else with a 404 page. Content types follow the
 formats: Markdown as `text/markdown`, feeds as RSS and Atom. The build's own state (hidden
-folders) is never served. Meant for 127.0.0.1; put a real web server in front to publish.
+folders) is never served, and no path reaches outside the folder. Connections are handled
+by `httpd` (timeouts, a connection bound, NODELAY); put a caching proxy in front to publish.
 """
 
 from __future__ import annotations
 
-import socket
+import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from .. import httpd
+from ..settings import Settings
 from .redirects import MAP, read_map
+
+log = httpd.log  # the server's log, where repeats are logged once a minute
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -68,17 +73,33 @@ class Redirects:
 
     def get(self, path: str) -> str | None:
         try:
-            stamp = self.path.stat().st_mtime_ns
-        except FileNotFoundError:
+            stamp: int | None = self.path.stat().st_mtime_ns
+        except OSError:
             stamp = None
         if stamp != self.stamp:
-            self.map, self.stamp = read_map(self.path), stamp
+            try:
+                self.map, self.stamp = read_map(self.path), stamp
+            except (OSError, UnicodeDecodeError) as exc:  # keep the last good map
+                log.warning("cannot read %s: %s", self.path, exc)
         return self.map.get(path)
 
 
-def find_file(root: Path, path: str) -> Path | None:
-    """The file answering a URL path: itself, its folder's index.html, or its .html page.
-    None for paths outside the site or through hidden (dot) folders such as the build's."""
+def site_file(path: Path) -> os.stat_result | None:
+    """The stat of `path` if it is a regular file we may read, else None, whatever the
+    system answers: a name too long (a 251-byte segment), a symlink loop, no permission, a
+    file in place of a folder all mean there is no page there."""
+    try:
+        found = os.stat(path)
+        readable = os.access(path, os.R_OK)
+    except (OSError, ValueError):
+        return None
+    return found if readable and stat.S_ISREG(found.st_mode) else None
+
+
+def find_file(root: Path, path: str) -> tuple[Path, os.stat_result] | None:
+    """The file answering a URL path (itself, its folder's index.html, or its .html page) and
+    its stat. None for paths outside the site: `..` and hidden (dot) names such as the build's
+    own folder are refused before the file system is asked."""
     parts = [p for p in path.split("/") if p]
     if any(p.startswith(".") or "\\" in p or "\0" in p for p in parts):
         return None
@@ -86,8 +107,9 @@ def find_file(root: Path, path: str) -> Path | None:
     candidates = [target / "index.html"] if path.endswith("/") or not parts else [
         target, target.with_name(target.name + ".html"), target / "index.html"]
     for candidate in candidates:
-        if candidate.is_file():
-            return candidate
+        found = site_file(candidate)
+        if found is not None:
+            return candidate, found
     return None
 
 
@@ -105,41 +127,25 @@ def create_app(outdir: Path) -> Starlette:
             return RedirectResponse(moved + (f"?{query}" if query else ""), status_code=301)
         found = find_file(root, path)
         if found is None:
-            if not_found.is_file():
-                return FileResponse(not_found, status_code=404,
+            page_404 = site_file(not_found)
+            if page_404 is not None:
+                return FileResponse(not_found, status_code=404, stat_result=page_404,
                                     media_type=CONTENT_TYPES[".html"])
             return HTMLResponse(NOT_FOUND, status_code=404)
-        return FileResponse(found, media_type=content_type(found.name))
+        file, stat_result = found
+        return FileResponse(file, stat_result=stat_result, media_type=content_type(file.name))
 
     return Starlette(routes=[Route("/{path:path}", page, methods=["GET", "HEAD"])])
 
 
-def server(outdir: Path, host: str = "127.0.0.1", port: int = 8000,
-           log_level: str = "info") -> uvicorn.Server:
-    """A uvicorn server for the site (call `.run()`, or `.run(sockets=[...])`)."""
-    config = uvicorn.Config(create_app(outdir), host=host, port=port, log_level=log_level,
-                            access_log=log_level in ("info", "debug"), lifespan="off")
-    return uvicorn.Server(config)
-
-
-def url_for(host: str, port: int) -> str:
-    shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}/"
+def server(outdir: Path, settings: Settings | None = None,
+           log_level: str = "info") -> httpd.HardenedServer:
+    """A hardened uvicorn server for the site (call `.run(sockets=[httpd.bind(...)])`)."""
+    return httpd.server(create_app(outdir), settings or Settings.from_env(), log_level)
 
 
 def serve(outdir: Path, host: str = "127.0.0.1", port: int = 8000,
-          ready: Callable[[str], None] | None = None) -> None:
+          ready: Callable[[str], None] | None = None, settings: Settings | None = None) -> None:
     """Serve the site until interrupted; `ready` gets the site's URL once the port is bound
-    (port 0 picks a free one)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    port = sock.getsockname()[1]
-    if ready is not None:
-        ready(url_for(host, port))
-    server(outdir, host, port).run(sockets=[sock])
+    (port 0 picks a free one). Raises OSError when the port cannot be bound."""
+    httpd.run(create_app(outdir), settings or Settings.from_env(), host, port, ready=ready)

@@ -4,11 +4,12 @@ A real HTTP server on 127.0.0.1 (port chosen by the OS) in a background thread, 
 client under test goes through its whole network stack. It answers `action=query` with
 `prop=info`, `prop=pageprops` and `prop=revisions` in the shape of `formatversion=2`, logs
 every request, and has knobs to misbehave the way Wikimedia's servers do (overload,
-replication lag). Besides the day pages it knows articles and redirects
-(fixtures/titles/articles.tsv and redirects.tsv): titles are normalised, interwiki titles
-listed apart, and with `redirects` set, redirect chains are followed as the API does.
+replication lag, requests that hang, outages). Besides the day pages it knows articles and
+redirects (fixtures/titles/articles.tsv and redirects.tsv): titles are normalised, interwiki
+titles listed apart, and with `redirects` set, redirect chains are followed as the API does.
 Use the `fake_wiki` fixture (import `fake_wiki_fixture`, or list this module in a conftest's
-`pytest_plugins`), or `with FakeWiki() as wiki:`.
+`pytest_plugins`), or `with FakeWiki() as wiki:`. A page is answered as `history(title)`
+shows it: scripted_wiki.py narrows that to a simulated clock.
 """
 
 from __future__ import annotations
@@ -86,12 +87,15 @@ class Article:
 
 @dataclass(frozen=True)
 class LoggedRequest:
-    """One request as the server saw it, with its arrival time (time.monotonic)."""
+    """One request as the server saw it, with its arrival time (time.monotonic), the HTTP
+    status it was answered with and, if a knob made it misbehave, which one."""
 
     method: str
     params: dict[str, str]
     headers: dict[str, str]
     at: float
+    status: int = 200
+    fault: str | None = None  # "fail", "maxlag", "broken", "hang" or "outage"
 
     @property
     def titles(self) -> list[str]:
@@ -108,6 +112,9 @@ class _Faults:
     maxlag_next: int = 0
     maxlag_retry_after: str = "1"
     broken_titles: set[str] = field(default_factory=set)
+    hang_next: int = 0
+    hang_seconds: float = 0.0
+    outage_status: int | None = None
 
 
 def fixture_title(day: date) -> str:
@@ -194,6 +201,7 @@ class FakeWiki:
         self.pageprops_per_response: int | None = None
         self._faults = _Faults()
         self._lock = threading.Lock()
+        self._stopping = threading.Event()  # ends the wait of hanging requests at stop()
         self._pageids = {title: PAGEID_BASE + n for n, title in enumerate(sorted(self.pages))}
         self._next_invented_pageid = ARTICLE_PAGEID_BASE
         for title in sorted(self.articles.keys() | self.redirects.keys()):
@@ -213,6 +221,7 @@ class FakeWiki:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
@@ -242,6 +251,18 @@ class FakeWiki:
         with self._lock:
             self._faults.maxlag_next = count
             self._faults.maxlag_retry_after = retry_after
+
+    def hang_requests(self, count: int, seconds: float) -> None:
+        """Answer the next `count` requests only after `seconds`: longer than the client's
+        timeout, that is a request that timed out."""
+        with self._lock:
+            self._faults.hang_next = count
+            self._faults.hang_seconds = seconds
+
+    def outage(self, status: int | None = 503) -> None:
+        """Answer every request with `status` (no Retry-After) until called with None."""
+        with self._lock:
+            self._faults.outage_status = status
 
     def always_fail(self, title: str) -> None:
         """Answer HTTP 500 (without Retry-After) to every request that names `title`."""
@@ -277,10 +298,19 @@ class FakeWiki:
             history.append(revision)
             return revision
 
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to `seconds` (a hanging request); True if the server stops meanwhile."""
+        return self._stopping.wait(seconds)
+
     # --- what the tests look at --------------------------------------------------------
 
+    def history(self, title: str) -> list[Revision]:
+        """The revisions of `title` the API shows, oldest first; empty if there is no such
+        day page. Every answer goes through here, so a subclass can narrow it (a clock)."""
+        return self.pages.get(title, [])
+
     def latest(self, title: str) -> Revision:
-        return self.pages[title][-1]
+        return self.history(title)[-1]
 
     def pageid(self, title: str) -> int:
         """The page id the fake gives `title` (a day page, article or redirect)."""
@@ -297,25 +327,44 @@ class FakeWiki:
         self, method: str, params: dict[str, str], headers: dict[str, str]
     ) -> tuple[int, dict[str, str], Any]:
         """(status, extra headers, JSON body) for one request."""
+        return self.respond(method, params, headers)[1:]
+
+    def respond(
+        self, method: str, params: dict[str, str], headers: dict[str, str]
+    ) -> tuple[float, int, dict[str, str], Any]:
+        """(seconds to wait before answering, status, extra headers, JSON body), logged."""
         with self._lock:
-            self.requests.append(LoggedRequest(method, params, headers, time.monotonic()))
-            faults = self._faults
-            if faults.fail_next > 0:
-                faults.fail_next -= 1
-                extra = {"Retry-After": faults.fail_retry_after} if faults.fail_retry_after else {}
-                return faults.fail_status, extra, {"fake": "injected failure"}
-            if "maxlag" in params and faults.maxlag_next > 0:
-                faults.maxlag_next -= 1
-                lag = {"Retry-After": faults.maxlag_retry_after, "X-Database-Lag": "7"}
-                return (
-                    200,
-                    lag,
-                    _error("maxlag", "Waiting for 10.64.48.35: 7 seconds lagged.", lag=7),
-                )
-            titles = [normalize(raw) for raw in params.get("titles", "").split("|") if raw]
-            if faults.broken_titles.intersection(titles):
-                return 500, {}, {"fake": "this title always fails"}
-            return 200, {}, self._query(params)
+            arrived = time.monotonic()
+            delay, fault, answer = self._misbehave(params)
+            status, extra, body = answer if answer else (200, {}, self._query(params))
+            self.requests.append(LoggedRequest(method, params, headers, arrived, status, fault))
+            return delay, status, extra, body
+
+    def _misbehave(
+        self, params: dict[str, str]
+    ) -> tuple[float, str | None, tuple[int, dict[str, str], Any] | None]:
+        """What the knobs make of this request: (delay, fault name, answer); an answer of
+        None means: answer the query properly (after the delay)."""
+        faults = self._faults
+        if faults.outage_status is not None:
+            return 0.0, "outage", (faults.outage_status, {}, {"fake": "the server is down"})
+        if faults.fail_next > 0:
+            faults.fail_next -= 1
+            extra = {"Retry-After": faults.fail_retry_after} if faults.fail_retry_after else {}
+            return 0.0, "fail", (faults.fail_status, extra, {"fake": "injected failure"})
+        if "maxlag" in params and faults.maxlag_next > 0:
+            faults.maxlag_next -= 1
+            lag = {"Retry-After": faults.maxlag_retry_after, "X-Database-Lag": "7"}
+            error = _error("maxlag", "Waiting for 10.64.48.35: 7 seconds lagged.", lag=7)
+            return 0.0, "maxlag", (200, lag, error)
+        titles = [normalize(raw) for raw in params.get("titles", "").split("|") if raw]
+        if faults.broken_titles.intersection(titles):
+            return 0.0, "broken", (500, {}, {"fake": "this title always fails"})
+        if faults.hang_next > 0:
+            faults.hang_next -= 1
+            # Answered properly, but too late: the client has given up by then.
+            return faults.hang_seconds, "hang", None
+        return 0.0, None, None
 
     def _query(self, params: dict[str, str]) -> dict[str, Any]:
         if params.get("action") != "query":
@@ -396,7 +445,7 @@ class FakeWiki:
         return title
 
     def _exists(self, title: str) -> bool:
-        return title in self.pages or title in self.articles or title in self.redirects
+        return bool(self.history(title)) or title in self.articles or title in self.redirects
 
     def _in_page_order(self, titles: list[str]) -> list[str]:
         """Existing pages by page id, then missing ones: the real API's order, not ours."""
@@ -422,7 +471,7 @@ class FakeWiki:
 
     def _info(self, title: str) -> dict[str, Any]:
         page = self._page(title)
-        if title in self.pages:
+        if self.history(title):
             latest = self.latest(title)
             page |= {
                 "contentmodel": "wikitext",
@@ -482,7 +531,7 @@ class FakeWiki:
     ) -> dict[str, Any]:
         """Latest revision per page; with `revisions_per_response`, spread over continuations."""
         rvprop = set(params.get("rvprop", "ids|timestamp|flags|comment|user").split("|"))
-        existing = [title for title in titles if title in self.pages]
+        existing = [title for title in titles if self.history(title)]
         start = int(params.get("rvcontinue", "0"))
         todo = [title for title in existing if self._pageids[title] >= start]
         now = todo[: self.revisions_per_response] if self.revisions_per_response else todo
@@ -546,7 +595,10 @@ class _Handler(BaseHTTPRequestHandler):
             status, extra, answer = 404, {}, {"fake": "not the API"}
         else:
             headers = {name.lower(): value for name, value in self.headers.items()}
-            status, extra, answer = self.server.wiki.answer(self.command, params, headers)
+            delay, status, extra, answer = self.server.wiki.respond(self.command, params, headers)
+            if delay and self.server.wiki.wait(delay):
+                self.close_connection = True  # the server stops: no answer
+                return
         data = json.dumps(answer).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -555,8 +607,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("MediaWiki-API-Error", answer["error"]["code"])
         for name, value in extra.items():
             self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # a client that timed out has hung up
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the tests read `FakeWiki.requests` instead."""

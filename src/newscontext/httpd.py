@@ -155,8 +155,12 @@ class GuardedH11(H11Protocol):
         self.stall: asyncio.TimerHandle | None = None
         self.idle_cycle: object = None  # the finished request the connection waits after
 
+    on_made: Callable[[], None] | None = None  # the acceptor's count of pending connections
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # type: ignore[arg-type]
+        if self.on_made is not None:
+            self.on_made()
         self.wait(deadline=True)
 
     def data_received(self, data: bytes) -> None:
@@ -288,12 +292,25 @@ class Acceptor:
         self.loop.create_task(self.connect(conn))
 
     async def connect(self, conn: socket.socket) -> None:
+        counted = False
+
+        def done() -> None:  # once: when the connection joins the set, or fails
+            nonlocal counted
+            if not counted:
+                counted = True
+                self.pending -= 1
+
+        def protocol() -> GuardedH11:
+            made = self.make_protocol()
+            made.on_made = done  # counted in the set from then on, not twice
+            return made
+
         try:
-            await self.loop.connect_accepted_socket(self.make_protocol, conn)
+            await self.loop.connect_accepted_socket(protocol, conn)
         except OSError:
             conn.close()
         finally:
-            self.pending -= 1
+            done()
 
 
 def refuse(conn: socket.socket) -> None:

@@ -360,5 +360,98 @@ def serve(ctx: click.Context, outdir: Path, host: str, port: int) -> None:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from exc
 
 
+@main.command()
+@click.option("--site", "site", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="The site folder to build into (and publish from).")
+@click.option("--days", type=click.IntRange(min=1), help="Window: the last N days up to today "
+              "(UTC). Default 10.")
+@click.option("--from", "first", type=DATE, help="Window's first day (with --to).")
+@click.option("--to", "last", type=DATE, help="Window's last day (default: --from).")
+@click.option("--crawl-limit", type=click.IntRange(min=0), default=200, show_default=True,
+              help="Sources to fetch at most this run; the rest next run (0: no crawl).")
+@click.option("--publish", type=click.Choice(["git"]),
+              help="Commit the files the build changed in SITE, a git work tree.")
+@click.option("--publish-command", metavar="CMD",
+              help="Run CMD in SITE with the changed files' paths on stdin (rsync, a sync).")
+@click.option("-q", "--quiet", is_flag=True, help="Print only problems.")
+@click.pass_context
+def update(ctx: click.Context, site: Path, days: int | None, first: date | None,
+           last: date | None, crawl_limit: int, publish: str | None,
+           publish_command: str | None, quiet: bool) -> None:
+    """One robot cycle: ingest the window's changed days through the API, resolve, relate,
+    crawl new sources, build SITE incrementally, publish; write SITE/status.json.
+
+    Exit status 0 when every stage succeeded (or another update is running), 2 when some
+    day, title or source failed (the rest was done and published), 1 when the run could not
+    proceed.
+    """
+    from .update import Updater, default_window, stage_line
+
+    if quiet:
+        logging.getLogger().setLevel(logging.ERROR)
+    if days is not None and (first or last):
+        raise click.UsageError("give either --days or --from/--to, not both")
+    if last is not None and first is None:
+        raise click.UsageError("--to needs --from")
+    if first is not None:
+        window = (first, last or first)
+        if window[1] < window[0]:
+            raise click.UsageError(f"--to {window[1]} is before --from {window[0]}")
+    else:
+        window = default_window(days or 10)
+    report = Updater(_archive(ctx), site, window, crawl_limit=crawl_limit, publish=publish,
+                     publish_command=publish_command).run()
+    if report.busy:
+        if not quiet:
+            err.print("another update of this archive is running; nothing to do")
+        return
+    for name, stage in report.stages.items():
+        if not quiet or not stage.ok:
+            err.print(stage_line(name, stage), highlight=False, markup=False)
+    for line in report.held if not quiet else []:
+        err.print(f"held: {line}", highlight=False, markup=False)
+    for error in report.errors():
+        err.print(f"error: {error}", highlight=False, markup=False)
+    ctx.exit(report.exit_code)
+
+
+@main.command()
+@click.option("--site", "site", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="The site folder `update` writes.")
+@click.pass_context
+def status(ctx: click.Context, site: Path) -> None:
+    """How the last `update` went (SITE/status.json), readably. Exit status 0 when it went
+    well, 2 when it had problems, 1 when no update has written a status there."""
+    from .update import read_status
+
+    try:
+        data = read_status(site)
+    except FileNotFoundError:
+        err.print(f"error: {site}: no status.json (no `update` has run with this --site)")
+        ctx.exit(1)
+    except (OSError, ValueError) as exc:
+        err.print(f"error: {site / 'status.json'}: unreadable ({exc})")
+        ctx.exit(1)
+    window = data.get("window") or ["?", "?"]
+    out.print(f"last update: {'ok' if data.get('ok') else 'PROBLEMS'}, started "
+              f"{data.get('started')}, finished {data.get('finished')}; window "
+              f"{window[0]}..{window[1]}; newest day {data.get('newest_day')}",
+              highlight=False, markup=False)
+    table = Table()
+    for column in ("stage", "ok", "seconds", "counts"):
+        table.add_column(column)
+    for name, stage in (data.get("stages") or {}).items():
+        counts = ", ".join(f"{k} {v}" for k, v in stage.items()
+                           if k not in ("ok", "seconds") and v not in (0, False, None))
+        table.add_row(name, "yes" if stage.get("ok") else "NO", f"{stage.get('seconds', 0):.1f}",
+                      counts)
+    out.print(table)
+    for line in data.get("held") or []:
+        out.print(f"held: {line}", highlight=False, markup=False)
+    for error in data.get("errors") or []:
+        out.print(f"error: {error}", highlight=False, markup=False)
+    ctx.exit(0 if data.get("ok") else 2)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

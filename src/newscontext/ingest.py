@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -124,6 +125,8 @@ class IngestReport:
     released: int = 0  # held revisions applied after their settle time
     superseded: int = 0  # held revisions a newer one replaced: never applied
     held: list[str] = field(default_factory=list)  # revisions still held after the run
+    # events added, changed, removed and moved per day, for the site's commit messages
+    per_day: dict[date, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
 
 
 class Ingester:
@@ -304,6 +307,7 @@ class Ingester:
                 if changed:
                     store.add_version(archived.id, event, rev, at)
                     self.report.changed += 1
+                    self.report.per_day[rev.date]["changed"] += 1
                 continue
             key = (rev.date, event.text)
             ident, n = event_id(rev.date, event.text, self._taken, self._twins.get(key, 0))
@@ -314,12 +318,14 @@ class Ingester:
             store.add_version(ident, event, rev, at)
             self._created.add(ident)
             self.report.added += 1
+            self.report.per_day[rev.date]["added"] += 1
         kept_ids = {old[i].id for i in pairs.values()}
         for archived in old:
             if archived.id not in kept_ids and not archived.removed:
                 store.mark_removed(archived.id, at, change)
                 self._removed.add(archived.id)
                 self.report.removed += 1
+                self.report.per_day[rev.date]["removed"] += 1
         store.set_day(rev, now)
         store.mark_applied(rev.id)
         return True

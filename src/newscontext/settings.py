@@ -49,6 +49,10 @@ class Settings:
     # on the portal is usually reverted within minutes.
     hold_hours: float = 24.0
 
+    # Seconds the operator's publish command (`update --publish-command`) may take: an
+    # rsync or object-store sync of one cycle's changes is seconds, a hung one is a fault.
+    publish_timeout: float = 600.0
+
     # Processes for the heavy stages (relate, build): the machines we plan for have 2 cores.
     workers: int = 2
     # Where the published site lives: JSON and XML pages carry absolute URLs under it.

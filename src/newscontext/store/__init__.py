@@ -300,6 +300,10 @@ class Store(ArticlesStore):
         ).fetchall()
         return {date.fromisoformat(row["date"]): row["revid"] for row in rows}
 
+    def newest_day(self) -> date | None:
+        row = self.conn.execute("SELECT MAX(date) FROM days").fetchone()
+        return date.fromisoformat(row[0]) if row and row[0] else None
+
     def days(self) -> list[date]:
         rows = self.conn.execute("SELECT date FROM days ORDER BY date").fetchall()
         return [date.fromisoformat(row["date"]) for row in rows]

@@ -5,7 +5,12 @@ time, and a month of real editing that never loses an event or publishes a held 
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
+import shutil
+import signal
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -43,9 +48,14 @@ def clean_build(db: Path, site: Path) -> dict[str, bytes]:
     return site_files(site)
 
 
-def published(site: Path) -> dict[str, bytes]:
-    return {name: content for name, content in site_files(site).items()
-            if name != "status.json"}
+def pages(files: dict[str, bytes]) -> dict[str, bytes]:
+    """Every page and feed; the search index only by what it counts (Pagefind's bundle is
+    content-hashed fragments, and an incremental site keeps the ones it replaced)."""
+    kept = {name: content for name, content in files.items()
+            if name != "status.json" and not name.startswith("pagefind/")}
+    entry = json.loads(files["pagefind/pagefind-entry.json"])
+    kept["pages indexed"] = str(entry["languages"]["en"]["page_count"]).encode()
+    return kept
 
 
 def test_one_cycle_then_nothing_new(wiki: ScriptedWiki, tmp_path: Path):
@@ -143,4 +153,94 @@ def test_a_month_of_editing_every_two_hours(tmp_path: Path):
             assert known <= ids, moment  # nothing the portal once said is deleted
             known = ids
             if n % 36 == 35 or n == len(runs) - 1:
-                assert published(site) == clean_build(db, tmp_path / f"clean-{n}"), moment
+                clean = clean_build(db, tmp_path / f"clean-{n}")
+                assert pages(site_files(site)) == pages(clean), moment
+
+
+def _update_until(wiki_env: dict[str, str], db: Path, site: Path, point: tuple[str, int]
+                  ) -> None:
+    """In a forked process: run `update`, and SIGKILL itself at `point`: before a stage
+    ("stage", index), before the commit of the n-th transaction ("commit", n), or before the
+    n-th file of the build is moved into place ("file", n)."""
+    from newscontext import store as store_module
+    from newscontext import update as update_module
+
+    def die() -> None:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    kind, n = point
+    if kind == "stage":
+        stage = update_module.Updater._stage
+
+        def before(self, report, name, *args, **kwargs):
+            if name == STAGES[n]:
+                die()
+            return stage(self, report, name, *args, **kwargs)
+
+        update_module.Updater._stage = before
+    elif kind == "commit":
+        transaction = store_module.Store.transaction
+        count = iter(range(n + 1))
+
+        @contextmanager
+        def dying(self):
+            last = next(count, None) == n
+            self.conn.execute("BEGIN IMMEDIATE")
+            yield
+            if last:
+                die()  # the work of the transaction done, not committed
+            self.conn.execute("COMMIT")
+
+        store_module.Store.transaction = dying
+        del transaction
+    else:
+        renamed = os.rename
+        count = iter(range(n + 1))
+
+        def rename(source, target):
+            if next(count, None) == n:
+                die()
+            renamed(source, target)
+
+        os.rename = rename
+    CliRunner().invoke(main, ["--db", str(db), "update", "--site", str(site),
+                              "--crawl-limit", "0"], env=wiki_env)
+    os._exit(3)  # not killed: the point was never reached
+
+
+@pytest.mark.slow
+def test_an_update_killed_anywhere_is_completed_by_the_next(wiki: ScriptedWiki, tmp_path: Path):
+    """kill -9 before every stage, mid-transaction and mid-build, then `update` again: the
+    archive and the site are those of a run that was never killed."""
+    wiki.at(datetime(2016, 1, 19, 12, tzinfo=UTC))
+    base_db, base_site = tmp_path / "base.sqlite3", tmp_path / "base-site"
+    assert update(wiki, base_db, base_site).exit_code == 0  # yesterday's archive and site
+    wiki.at(datetime(2016, 1, 21, 12, tzinfo=UTC))  # two days of editing since
+
+    def copy(name: str) -> tuple[Path, Path]:
+        work = tmp_path / name
+        work.mkdir()
+        shutil.copy(base_db, work / "archive.sqlite3")
+        shutil.copytree(base_site, work / "site")
+        return work / "archive.sqlite3", work / "site"
+
+    db, site = copy("reference")
+    assert update(wiki, db, site).exit_code == 0
+    reference = (export(db), pages(site_files(site)))
+    fork = multiprocessing.get_context("fork")
+    points = [("stage", i) for i in range(len(STAGES))] + \
+        [("commit", n) for n in (0, 2, 5)] + [("file", n) for n in (0, 40, 200)]
+    for point in points:
+        db, site = copy(f"{point[0]}-{point[1]}")
+        child = fork.Process(target=_update_until, args=(wiki.env(), db, site, point))
+        child.start()
+        child.join(120)
+        assert child.exitcode == -signal.SIGKILL, f"the update was not killed at {point}"
+        again = update(wiki, db, site)
+        assert again.exit_code == 0, (point, again.output)
+        assert (export(db), pages(site_files(site))) == reference, point
+
+
+def export(db: Path) -> list[dict]:
+    with Archive(Settings(db=db), create=False) as archive:
+        return [a.to_export() for a in archive.events()]

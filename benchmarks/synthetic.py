@@ -63,7 +63,7 @@ def make_archive(archive: Archive, target: int) -> int:
                 stories = tuple(Story(s.text, tuple(Link(rename(x.target, copy), x.label)
                                                     for x in s.links)) for s in event.stories)
                 clone = replace(event, date=day, links=links, stories=stories)
-                ident = event_id(day, f"{copy}:{event.text}", taken)
+                ident, _ = event_id(day, f"{copy}:{event.text}", taken)
                 taken.add(ident)
                 store.insert_event(ArchivedEvent(ident, clone, position, first_seen=""),
                                    revision, 0)

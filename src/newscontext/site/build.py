@@ -143,6 +143,16 @@ class Manifest:
             "SELECT path FROM files WHERE changed_at > ? AND path LIKE ?",
             (stamp, f"%{suffix}"))]
 
+    def changed_since(self, stamp: str | None) -> list[str]:
+        """Every path whose content changed at or after `stamp` (a build's; None: every
+        path), by path: what a publish sends on. `At or after`: a build killed before its
+        publish recorded its files with its own stamp, so the next publish includes them."""
+        self.flush()
+        if stamp is None:
+            return [row[0] for row in self.conn.execute("SELECT path FROM files ORDER BY path")]
+        return [row[0] for row in self.conn.execute(
+            "SELECT path FROM files WHERE changed_at >= ? ORDER BY path", (stamp,))]
+
     def close(self) -> None:
         self.flush()
         self.conn.close()

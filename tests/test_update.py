@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import re
 import shutil
 import signal
 from collections.abc import Iterator
@@ -153,8 +154,10 @@ def test_a_month_of_editing_every_two_hours(tmp_path: Path):
             assert known <= ids, moment  # nothing the portal once said is deleted
             known = ids
             if n % 36 == 35 or n == len(runs) - 1:
-                clean = clean_build(db, tmp_path / f"clean-{n}")
-                assert pages(site_files(site)) == pages(clean), moment
+                clean, done = pages(clean_build(db, tmp_path / f"clean-{n}")), \
+                    pages(site_files(site))
+                assert sorted(set(done) ^ set(clean)) == [], moment
+                assert [name for name in clean if done[name] != clean[name]] == [], moment
 
 
 def _update_until(wiki_env: dict[str, str], db: Path, site: Path, point: tuple[str, int]
@@ -244,3 +247,31 @@ def test_an_update_killed_anywhere_is_completed_by_the_next(wiki: ScriptedWiki, 
 def export(db: Path) -> list[dict]:
     with Archive(Settings(db=db), create=False) as archive:
         return [a.to_export() for a in archive.events()]
+
+
+def git(site: Path, *args: str) -> str:
+    import subprocess
+
+    return subprocess.run(["git", "-C", str(site), *args], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def test_publish_git_commits_what_changed_with_a_message_saying_so(wiki: ScriptedWiki,
+                                                                   tmp_path: Path):
+    db, site = tmp_path / "archive.sqlite3", tmp_path / "site"
+    wiki.at(datetime(2016, 1, 20, 12, tzinfo=UTC))
+    first = update(wiki, db, site, "--publish", "git")
+    assert first.exit_code == 0, first.output
+    assert status(site)["stages"]["publish"]["commit"]
+    message = git(site, "log", "-1", "--format=%s")
+    assert re.match(r"2016-01-\d\d: \d+ events added", message), message
+    assert git(site, "status", "--porcelain") == ""  # everything built is committed
+    assert ".newscontext" not in git(site, "ls-files")
+    assert update(wiki, db, site, "--publish", "git").exit_code == 0  # nothing new
+    assert git(site, "rev-list", "--count", "HEAD").strip() == "1"
+    wiki.at(datetime(2016, 1, 21, 12, tzinfo=UTC))  # a day of editing later
+    assert update(wiki, db, site, "--publish", "git").exit_code == 0
+    assert git(site, "rev-list", "--count", "HEAD").strip() == "2"
+    changed = git(site, "show", "--name-only", "--format=", "HEAD").split()
+    assert changed and all(not name.startswith(".newscontext") for name in changed)
+    assert git(site, "status", "--porcelain") == ""

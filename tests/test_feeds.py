@@ -169,6 +169,36 @@ def test_feeds_are_what_feedgen_makes_whole(site: Site):
     assert compared > 200 and entries > compared // 2  # many feeds, entries shared
 
 
+def test_an_entry_is_dated_by_its_first_revision_or_else_its_day(site: Site, tmp_path: Path):
+    """The fixture days are files: no revision times, so an entry is published at midnight
+    UTC of its event's day, never when the archive read the file. From an export, at the
+    time of the revision that first showed it, and updated at its latest version's."""
+    days = {guid(a.id): a.event.date for a in site.archive.events()}
+    for entry in parse(site.out / "feed.atom").entries:
+        midnight = datetime(*days[entry.id].timetuple()[:3], tzinfo=UTC)
+        assert datetime(*entry.published_parsed[:6], tzinfo=UTC) == midnight
+    day = date(2016, 1, 19)
+    text = wikitext("2016-01-19")
+    export = tmp_path / "export.xml"
+    export.write_text(export_xml({day: [(100, "2016-01-19T14:02:00Z", text),
+                                        (101, "2016-01-20T09:41:00Z",
+                                         text.replace(JIHADI, REWORDED))]}), encoding="utf-8")
+    with Archive(Settings(db=tmp_path / "timed.sqlite3", site_url=SITE_URL + "/")) as archive:
+        archive.ingest_paths([export])
+        with archive.store.transaction():
+            archive.store.assign_event_slugs(day, urls.unique_slug, urls.slugify)
+        feed = FeedMaker(archive.store, archive.settings, Pages(archive.store, archive.settings))
+        atom = feedparser.parse(dict(feed.root())["feed.atom"])
+        reworded = guid(jihadi(archive).id)
+    assert len(atom.entries) == 12
+    for entry in atom.entries:
+        published = datetime(*entry.published_parsed[:6], tzinfo=UTC)
+        updated = datetime(*entry.updated_parsed[:6], tzinfo=UTC)
+        assert published == datetime(2016, 1, 19, 14, 2, tzinfo=UTC)
+        assert updated == (datetime(2016, 1, 20, 9, 41, tzinfo=UTC) if entry.id == reworded
+                           else published)
+
+
 def test_unchanged_rebuild_leaves_feeds_sitemap_and_index_untouched(site: Site):
     assert site.first.full and not site.again.full
     assert site.again.written == 0

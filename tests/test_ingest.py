@@ -14,6 +14,7 @@ from pathlib import Path
 from conftest import HTML_PARSE_API, WIKITEXT, export_xml, wikitext
 
 from newscontext import Archive, Settings
+from newscontext.store.schema import MIGRATIONS, _statements
 
 DAY = date(2016, 1, 19)
 JIHADI = "confirms the death of militant [[Jihadi John]] in an airstrike in November."
@@ -123,7 +124,8 @@ def test_vanished_event_is_marked_removed_and_can_return(archive: Archive, tmp_p
     )
     assert report.removed == 1
     (gone,) = by_text(archive, "Jihadi John")
-    assert gone.id == before.id and gone.removed and gone.removed_at
+    # A file has no revision time: when the portal dropped it is unknown, not the ingest time.
+    assert gone.id == before.id and gone.removed and gone.removed_at is None
     assert len(list(archive.events())) == 12  # kept, never deleted
     exported = [x for x in export_lines(archive) if x["id"] == before.id]
     assert exported[0]["removed"] is True
@@ -320,3 +322,194 @@ def test_a_new_order_counts_as_a_change(archive: Archive, tmp_path: Path):
     assert report.changed == 0 and report.added == 0 and report.removed == 0
     changed = {archive.store.event(i).event.text[:30] for i in archive.store.changed_events(since)}
     assert changed == {"The Syrian Observatory for Hum", "ISIL confirms the death of mil"}
+
+
+# -- revision times: the wiki's own, unknown when the input has none -----------------------
+
+SOHR_TEXT = "claims that scores of [[Syrian Army]] troops"
+
+
+def _times(db: Path) -> tuple[dict, dict]:
+    """(event id -> (first_seen, removed_at), (event id, seq) -> version time) of an archive."""
+    with sqlite3.connect(db) as conn:
+        events = {row[0]: row[1:] for row in conn.execute(
+            "SELECT id, first_seen, removed_at FROM events")}
+        versions = {(row[0], row[1]): row[2] for row in conn.execute(
+            "SELECT event_id, seq, timestamp FROM event_versions")}
+    return events, versions
+
+
+def test_a_file_gives_unknown_times_never_the_ingest_time(archive: Archive, tmp_path: Path,
+                                                           monkeypatch):
+    monkeypatch.setenv("NEWSCONTEXT_NOW", "2026-02-01T10:00:00Z")
+    original = wikitext("2016-01-19")
+    archive.ingest_paths([write(tmp_path / "r1", "2016-01-19.wiki", original)])
+    monkeypatch.setenv("NEWSCONTEXT_NOW", "2026-02-01T12:00:00Z")
+    edited = original.replace(JIHADI_LINE, "").replace(SOHR_TEXT, "claims that dozens of "
+                                                                  "[[Syrian Army]] troops")
+    report = archive.ingest_paths([write(tmp_path / "r2", "2016-01-19.wiki", edited)])
+    assert report.changed == 1 and report.removed == 1
+    events = list(archive.events())
+    assert len(events) == 12
+    assert all(a.first_seen is None for a in events)
+    assert [v.timestamp for a in events for v in archive.versions(a.id)] == [None] * 13
+    (gone,) = by_text(archive, "Jihadi John")
+    assert gone.removed and gone.removed_at is None
+    stamps = {value for value in _times(archive.settings.db)[0].values() for value in value}
+    assert stamps == {None}  # no ingest time anywhere
+
+
+def test_an_export_gives_the_revisions_exact_times(archive: Archive, tmp_path: Path):
+    first = wikitext("2016-01-19")
+    second = first.replace(SOHR_TEXT, "claims that dozens of [[Syrian Army]] troops")
+    third = second.replace(JIHADI_LINE, "")
+    export = tmp_path / "export.xml"
+    export.write_text(export_xml({DAY: [(100, "2016-01-19T14:02:00Z", first),
+                                        (101, "2016-01-20T09:41:00Z", second),
+                                        (102, "2016-01-21T07:00:00Z", third)]}),
+                      encoding="utf-8")
+    report = archive.ingest_paths([export])
+    assert report.revisions == 3 and report.changed == 1 and report.removed == 1
+    assert {a.first_seen for a in archive.events()} == {"2016-01-19T14:02:00Z"}
+    (sohr,) = by_text(archive, "Syrian Observatory")
+    assert [(v.revid, v.timestamp) for v in archive.versions(sohr.id)] == [
+        (100, "2016-01-19T14:02:00Z"), (101, "2016-01-20T09:41:00Z")]
+    (gone,) = by_text(archive, "Jihadi John")
+    assert gone.removed_at == "2016-01-21T07:00:00Z"
+
+
+def test_first_seen_is_the_earliest_time_known(archive: Archive, tmp_path: Path):
+    """A file first (time unknown), then a timed rewording: the event was seen before that
+    time, so when is unknown (not the rewording's time). The same text later from an export:
+    the file's versions learn its time, and first-seen times follow."""
+    original = wikitext("2016-01-19")
+    archive.ingest_paths([write(tmp_path / "r1", "2016-01-19.wiki", original)])
+    reworded = original.replace(SOHR_TEXT, "claims that dozens of [[Syrian Army]] troops")
+    export = tmp_path / "export.xml"
+    export.write_text(export_xml({DAY: [(300, "2016-01-20T09:41:00Z", reworded)]}),
+                      encoding="utf-8")
+    archive.ingest_paths([export])
+    (sohr,) = by_text(archive, "Syrian Observatory")
+    assert [v.timestamp for v in archive.versions(sohr.id)] == [None, "2016-01-20T09:41:00Z"]
+    assert {a.first_seen for a in archive.events()} == {None}
+    # The file's text turns out to be the wiki's revision 200 of the day before.
+    since = archive.store.meta_int("change_seq")
+    export.write_text(export_xml({DAY: [(200, "2016-01-19T14:02:00Z", original)]}),
+                      encoding="utf-8")
+    report = archive.ingest_paths([export])
+    assert report.older == 0 and report.unchanged == 1  # known text, not newer: not applied
+    (sohr,) = by_text(archive, "Syrian Observatory")
+    assert [v.timestamp for v in archive.versions(sohr.id)] == [
+        "2016-01-19T14:02:00Z", "2016-01-20T09:41:00Z"]
+    assert {a.first_seen for a in archive.events()} == {"2016-01-19T14:02:00Z"}
+    # Their pages show the times now: every event is published again.
+    assert len(archive.store.changed_events(since)) == 12
+
+
+def test_a_move_from_an_earlier_revision_makes_first_seen_earlier(archive: Archive,
+                                                                   tmp_path: Path):
+    """Day 19 read first (its revision of the 21st); then, in one run, day 18's revision of
+    the 20th shows the event and day 19's drops it: one event, first seen on the 20th."""
+    day18, day19 = wikitext("2016-01-18"), wikitext("2016-01-19")
+    export = tmp_path / "export.xml"
+    export.write_text(export_xml({DAY: [(300, "2016-01-21T10:00:00Z", day19)]}),
+                      encoding="utf-8")
+    archive.ingest_paths([export])
+    (before,) = by_text(archive, "Jihadi John")
+    assert before.first_seen == "2016-01-21T10:00:00Z"
+    new18 = day18.replace(";Armed conflicts and attacks\n",
+                          ";Armed conflicts and attacks\n*[[Syrian Civil War]]\n" + JIHADI_LINE, 1)
+    export.write_text(export_xml({date(2016, 1, 18): [(250, "2016-01-20T08:00:00Z", new18)],
+                                  DAY: [(301, "2016-01-21T12:00:00Z",
+                                         day19.replace(JIHADI_LINE, ""))]}), encoding="utf-8")
+    report = archive.ingest_paths([export])
+    assert report.moved == 1
+    (after,) = by_text(archive, "Jihadi John")
+    assert after.id == before.id and after.event.date == date(2016, 1, 18)
+    assert after.first_seen == "2016-01-20T08:00:00Z"
+    assert [v.timestamp for v in archive.versions(after.id)] == [
+        "2016-01-21T10:00:00Z", "2016-01-20T08:00:00Z"]
+
+
+OLD_SCHEMA = 6  # the schema whose versions and events had to have a time (NOT NULL)
+
+
+def _as_old_newscontext_left_it(new: Path, old: Path, removed_at: str) -> None:
+    """Write the archive `new` into a store of the old schema as the old ingest kept it:
+    every time an input did not give is the time the archive read the input (a version's
+    and its event's first-seen: its revision's ingest; a removal: `removed_at`)."""
+    conn = sqlite3.connect(old, isolation_level=None)
+    for script in MIGRATIONS[:OLD_SCHEMA]:
+        for statement in _statements(script):
+            conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {OLD_SCHEMA}")
+    conn.execute("ATTACH ? AS new", (str(new),))
+    conn.execute("BEGIN")
+    conn.execute("DELETE FROM main.meta")
+    tables = [row[0] for row in conn.execute(
+        "SELECT name FROM new.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+        "AND name NOT IN ('events', 'event_versions')")]
+    for table in tables:
+        conn.execute(f"INSERT INTO main.{table} SELECT * FROM new.{table}")
+    conn.execute(
+        "INSERT INTO main.event_versions SELECT v.event_id, v.seq, v.revision_id, v.revid, "
+        "CASE WHEN r.origin LIKE '%.wiki' THEN r.ingested_at ELSE v.timestamp END, v.date, "
+        "v.category, v.stories, v.text, v.links, v.sources "
+        "FROM new.event_versions v JOIN new.revisions r ON r.id = v.revision_id")
+    conn.execute(
+        "INSERT INTO main.events SELECT e.id, e.date, e.position, e.category, e.stories, "
+        "e.text, e.links, e.sources, e.removed, CASE WHEN e.removed THEN ? END, e.moved_to, "
+        "(SELECT v.timestamp FROM main.event_versions v WHERE v.event_id = e.id AND v.seq = 1), "
+        "e.revision_id, e.change_seq FROM new.events e", (removed_at,))
+    conn.execute("COMMIT")
+    conn.execute("DETACH new")
+    conn.close()
+
+
+def test_an_old_archive_is_migrated_to_unknown_times(tmp_path: Path, monkeypatch):
+    """An archive made before unknown times: files read at 10:00 and 12:00 (the second drops
+    an event), then an export that rewords an event on one day and gives the other day's file
+    its revision time. Opened now, it holds what this newscontext makes of the same inputs."""
+    new, old = tmp_path / "new.sqlite3", tmp_path / "old.sqlite3"
+    day18, day19 = wikitext("2016-01-18"), wikitext("2016-01-19")
+    with Archive(Settings(db=new)) as archive:
+        monkeypatch.setenv("NEWSCONTEXT_NOW", "2026-02-01T10:00:00Z")
+        archive.ingest_paths([write(tmp_path / "r1", "2016-01-18.wiki", day18),
+                              write(tmp_path / "r1", "2016-01-19.wiki", day19)])
+        monkeypatch.setenv("NEWSCONTEXT_NOW", "2026-02-01T12:00:00Z")
+        dropped = day19.replace(JIHADI_LINE, "")
+        archive.ingest_paths([write(tmp_path / "r2", "2016-01-19.wiki", dropped)])
+        monkeypatch.setenv("NEWSCONTEXT_NOW", "2026-02-01T14:00:00Z")
+        export = tmp_path / "export.xml"
+        export.write_text(export_xml({
+            date(2016, 1, 18): [(200, "2016-01-19T08:00:00Z", day18)],
+            DAY: [(300, "2016-01-20T09:41:00Z", dropped.replace(
+                SOHR_TEXT, "claims that dozens of [[Syrian Army]] troops"))]}),
+            encoding="utf-8")
+        report = archive.ingest_paths([export])
+        assert report.changed == 1 and report.errors == []
+    _as_old_newscontext_left_it(new, old, removed_at="2026-02-01T12:00:00Z")
+    events, versions = _times(old)
+    assert None not in {t for pair in events.values() for t in pair[:1]} | set(versions.values())
+
+    with Archive(Settings(db=old)) as archive:
+        change_seq = archive.store.meta_int("change_seq")
+        conn = archive.store.conn
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert {row[0] for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE tbl_name = 'events' AND type = 'index' "
+            "AND name NOT LIKE 'sqlite_%'")} == {"events_by_date", "events_by_change"}
+        # every event is published again: its page shows these times
+        assert set(archive.store.changed_events(change_seq - 1)) == set(events)
+        (sohr,) = by_text(archive, "Syrian Observatory")
+        (gone,) = by_text(archive, "Jihadi John")
+    assert _times(old) == _times(new)
+    migrated, stamps = _times(old)
+    assert migrated[sohr.id] == (None, None)  # seen first in a file, then reworded on the 20th
+    assert [stamps[(sohr.id, n)] for n in (1, 2)] == [None, "2016-01-20T09:41:00Z"]
+    assert migrated[gone.id] == (None, None)  # read from files only; dropped by a file
+    assert sum(1 for first, _ in migrated.values() if first == "2016-01-19T08:00:00Z") > 5
+    assert not {t for pair in migrated.values() for t in pair} & {
+        "2026-02-01T10:00:00Z", "2026-02-01T12:00:00Z", "2026-02-01T14:00:00Z"}

@@ -22,6 +22,7 @@ from newscontext.site.build import Plan
 from newscontext.site.pages import (
     COOCCURRING,
     AboutPage,
+    Change,
     EventItem,
     EventPage,
     Page,
@@ -186,29 +187,75 @@ def test_event_page_follows_the_layout(built: Built):
 
 
 def test_reworded_event_lists_its_changes(built: Built):
+    """The fixture archive is made of files (.wiki, .html): they carry no revision times, so
+    every wording's time is unknown and each format says so, never the time of ingest."""
     reworded = [p for p in built.every if isinstance(p, EventPage) and p.changes]
     assert reworded
+    for page in reworded:
+        assert [change.at for change in page.changes] == [None] * len(page.changes)
+        assert page.first_seen is None
     page = reworded[0]
     lines = md(page).split("\n")
     start = lines.index("### Changes")
     items = lines[start + 2 : start + 2 + len(page.changes)]
-    first = markdown.utc(page.changes[0].at)
-    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", first)
-    assert items[0] == f"1. {first}, first version: {markdown.escape(page.changes[0].text)}"
-    assert items[1].startswith(f"2. {markdown.utc(page.changes[1].at)}: ")
+    assert items[0] == f"1. time unknown, first version: {markdown.escape(page.changes[0].text)}"
+    assert items[1] == f"2. time unknown: {markdown.escape(page.changes[1].text)}"
     assert lines.index("### Context") < start
+    html = html_render.render(page, SITE).decode("utf-8")
+    changes = html[html.index('<ol class="changes">') : html.index("</ol>", html.index(
+        '<ol class="changes">'))]
+    assert changes.count("<li>time unknown") == len(page.changes) and "<time" not in changes
+    data = json.loads(json_render.render(page, SITE))
+    assert [c["at"] for c in data["changes"]] == [None] * len(page.changes)
+    assert data["first_seen"] is None
+    root = etree.fromstring(xml_render.render(page, SITE))
+    assert [c.find("at").get(f"{{{xml_render.XSI}}}nil") for c in root.find("changes")] == [
+        "true"] * len(page.changes)
+
+
+def test_changes_show_known_times_and_say_which_are_unknown(built: Built):
+    page = built.pages.event(built.sohr.id)
+    timed = replace(page, first_seen="2016-01-19T14:02:00Z", changes=[
+        Change("2016-01-19T14:02:00Z", 700000001, "First wording."),
+        Change(None, None, "Second wording.")])
+    lines = md(timed).split("\n")
+    start = lines.index("### Changes")
+    assert lines[start + 2 : start + 4] == ["1. 2016-01-19 14:02 UTC, first version: "
+                                            "First wording.", "2. time unknown: Second wording."]
+    html = html_render.render(timed, SITE).decode("utf-8")
+    assert ('<li><a href="https://en.wikipedia.org/w/index.php?oldid=700000001"><time '
+            'datetime="2016-01-19T14:02:00Z">2016-01-19 14:02 UTC</time></a>, first version: '
+            'First wording.</li>\n<li>time unknown: Second wording.</li>') in html
+    data = json.loads(json_render.render(timed, SITE))
+    assert [c["at"] for c in data["changes"]] == ["2016-01-19T14:02:00Z", None]
+    assert data["first_seen"] == "2016-01-19T14:02:00Z"
 
 
 def test_removed_and_moved_event_says_so(built: Built):
     page = built.pages.event(built.sohr.id)
+    assert page.removed is False and page.removed_at is None
     moved_to = page.related[0].event
-    gone = replace(page, removed_at="2016-01-20T09:41:00Z", moved_to=moved_to)
+    gone = replace(page, removed=True, removed_at="2016-01-20T09:41:00Z", moved_to=moved_to)
     lines = md(gone).split("\n")
     title = lines.index(f"# {built.sohr.event.text}")
     assert lines[title + 2] == (f"_Removed from the portal on 2016-01-20 09:41 UTC; moved to "
                                 f"[{moved_to.title}]({moved_to.path}.md)._")
-    lines = md(replace(page, removed_at="2016-01-20T09:41:00Z")).split("\n")
+    lines = md(replace(page, removed=True, removed_at="2016-01-20T09:41:00Z")).split("\n")
     assert lines[title + 2] == "_Removed from the portal on 2016-01-20 09:41 UTC._"
+    # Dropped by a revision without a time (a file): removed all the same, time unknown.
+    unknown = replace(page, removed=True, removed_at=None)
+    lines = md(unknown).split("\n")
+    assert lines[title + 2] == "_Removed from the portal (time unknown)._"
+    html = html_render.render(unknown, SITE).decode("utf-8")
+    assert ("<p>The portal dropped this event (time unknown); the archive keeps it as it "
+            "was.</p>") in html
+    html = html_render.render(replace(page, removed=True, removed_at="2016-01-20T09:41:00Z"),
+                              SITE).decode("utf-8")
+    assert ('<p>The portal dropped this event on <time datetime="2016-01-20T09:41:00Z">'
+            "2016-01-20 09:41 UTC</time>; the archive keeps it as it was.</p>") in html
+    data = json.loads(json_render.render(unknown, SITE))
+    assert data["removed"] is True and data["removed_at"] is None
+    assert "dropped" not in html_render.render(page, SITE).decode("utf-8")
 
 
 def test_story_chain_and_empty_sections(built: Built):
@@ -431,7 +478,9 @@ def test_schema_rejects_a_wrong_page(built: Built):
     data = json.loads(json_render.render(built.pages.event(built.sohr.id), SITE))
     assert validator.is_valid(data)
     for broken in ({**data, "kind": "nonsense"}, {**data, "date": "19 January 2016"},
-                   {**data, "sources": [{"name": "BBC"}]}, {**data, "surprise": 1}):
+                   {**data, "sources": [{"name": "BBC"}]}, {**data, "surprise": 1},
+                   {**data, "removed": None}, {**data, "first_seen": "unknown"},
+                   {**data, "changes": [{"at": "", "revid": None, "text": "x"}]}):
         assert not validator.is_valid(broken)
 
 

@@ -178,8 +178,9 @@ def _hand_made(seed: EventPage) -> dict[str, Any]:
         stories=[Ref("Syrian Civil War", "/stories/syrian-civil-war"),
                  Ref("Deir ez-Zor offensive", urls.wikipedia_url("Deir ez-Zor offensive"))],
         changes=[Change("2016-01-19T14:02:00Z", 700000001, seed.text.replace("scores", "dozens")),
-                 Change("2016-01-20T09:41:00Z", 700000002, seed.text)],
-        removed_at="2016-01-22T08:00:00Z", moved_to=Ref(seed.title, seed.path),
+                 Change("2016-01-20T09:41:00Z", 700000002, seed.text),
+                 Change(None, None, seed.text.replace("scores", "many"))],  # from a file
+        removed=True, removed_at="2016-01-22T08:00:00Z", moved_to=Ref(seed.title, seed.path),
     )
     redirect = RedirectPage(path=f"{day}/an-old-wording", title="Moved", target=seed.path)
     return {"script": _script_page(seed), "full": full, "source": source, "redirect": redirect}
@@ -323,6 +324,7 @@ def test_event_with_everything(browser, site: Served):
     assert "archived text" in main.locator("ol.sources > li").first.inner_text()
     changes = main.locator("ol.changes > li").all_inner_texts()
     assert changes[0].startswith("2016-01-19 14:02 UTC, first version: ")
+    assert changes[2].startswith("time unknown: ") and "many" in changes[2]
     notice = main.locator(".notice").inner_text()
     assert "dropped this event on 2016-01-22 08:00 UTC" in notice and "moved" in notice
     assert main.locator(".stories a").all_inner_texts() == ["Syrian Civil War",

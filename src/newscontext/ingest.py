@@ -278,9 +278,10 @@ class Ingester:
 
     def _apply(self, rev: RevisionRow, parsed: ParsedDay, now: str, *, hold: bool) -> bool:
         """Merge a revision's events into the day's; with `hold`, hold a suspect revision
-        instead (returns False then)."""
+        instead (returns False then). Versions, first-seen and removal times are the
+        revision's own: unknown (None) for an input without one, never the time of ingest."""
         store = self.store
-        at = rev.timestamp or now
+        at = rev.timestamp
         old = store.events_of_day(rev.date)
         # Events on the page now come first, so a removed twin never wins over a live one.
         old.sort(key=lambda a: (a.removed, a.position))

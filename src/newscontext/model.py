@@ -102,9 +102,9 @@ class ArchivedEvent:
     event: Event
     position: int
     removed: bool = False
-    removed_at: str | None = None
+    removed_at: str | None = None  # the removing revision's time; None: unknown (or live)
     moved_to: str | None = None
-    first_seen: str = ""
+    first_seen: str | None = None  # its first revision's time; None: unknown (store._FIRST_SEEN)
 
     def to_export(self) -> dict:
         """The `export events` line: the public contract of one event."""
@@ -114,11 +114,12 @@ class ArchivedEvent:
 
 @dataclass(frozen=True, slots=True)
 class EventVersion:
-    """One wording of an event and the revision that first showed it."""
+    """One wording of an event and the revision that first showed it, at that revision's
+    time: None when the input had none (a .wiki or .html file), never when it was read."""
 
     seq: int
     revid: int | None
-    timestamp: str
+    timestamp: str | None
     text: str
     category: str | None
     stories: tuple[str, ...]

@@ -61,7 +61,7 @@ class SourceItem:
 
 @dataclass
 class Change:
-    at: str  # UTC, ISO 8601
+    at: str | None  # the revision's time, UTC, ISO 8601; None: unknown (a file had none)
     revid: int | None
     text: str
 
@@ -116,8 +116,9 @@ class EventPage(Page):
     context: list[Ref] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     related: list[RelatedItem] = field(default_factory=list)
-    first_seen: str | None = None
-    removed_at: str | None = None
+    first_seen: str | None = None  # its first revision's time; None: unknown (a file's)
+    removed: bool = False  # the portal no longer shows it
+    removed_at: str | None = None  # when the portal dropped it; None: live, or time unknown
     moved_to: Ref | None = None
     portal: Ref | None = None  # the Wikipedia day page it comes from
 
@@ -465,7 +466,8 @@ class Pages:
             changes=changes,
             related=related,
             first_seen=archived.first_seen or None,
-            removed_at=archived.removed_at if archived.removed else None,
+            removed=archived.removed,
+            removed_at=(archived.removed_at or None) if archived.removed else None,
             moved_to=moved,
             portal=Ref(day_title(event.date), urls.wikipedia_url(day_title(event.date))),
         )

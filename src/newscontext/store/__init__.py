@@ -92,6 +92,15 @@ def _sources(raw: str) -> list[Source]:
     return [Source(item["url"], item["name"]) for item in json.loads(raw)]
 
 
+# An event's first-seen time, from its versions (`{id}`: the SQL naming the event): the
+# earliest of their times, unknown (NULL) when its first version's is. That version came
+# from an input without a time (a file): the event was seen before any time known.
+_FIRST_SEEN = (
+    "(SELECT CASE WHEN (SELECT f.timestamp FROM event_versions f WHERE f.event_id = {id} "
+    "ORDER BY f.seq LIMIT 1) IS NOT NULL THEN MIN(v.timestamp) END "
+    "FROM event_versions v WHERE v.event_id = {id})"
+)
+
 _EVENT_COLUMNS = (
     "id, date, position, category, stories, text, links, sources, removed, removed_at, "
     "moved_to, first_seen"
@@ -213,12 +222,27 @@ class Store(ArticlesStore):
         return int(cursor.lastrowid)
 
     def fill_revision_ids(self, revision_id: int, revid: int | None, timestamp: str | None) -> None:
-        """Learn a revision's id and time from a later input that carries them."""
+        """Learn a revision's id and time from a later input that carries them. Its versions
+        whose time was unknown (it came from a file) take that time, and their events'
+        first-seen times follow (published again: their pages show these times)."""
         self.conn.execute(
             "UPDATE revisions SET revid = COALESCE(revid, ?), timestamp = COALESCE(timestamp, ?) "
             "WHERE id = ?",
             (revid, timestamp, revision_id),
         )
+        (known,) = self.conn.execute("SELECT timestamp FROM revisions WHERE id = ?",
+                                     (revision_id,)).fetchone()
+        events = [row[0] for row in self.conn.execute(
+            "SELECT DISTINCT event_id FROM event_versions "
+            "WHERE revision_id = ? AND timestamp IS NULL", (revision_id,))]
+        if known is None or not events:
+            return
+        self.conn.execute("UPDATE event_versions SET timestamp = ? "
+                          "WHERE revision_id = ? AND timestamp IS NULL", (known, revision_id))
+        self.conn.execute(
+            f"UPDATE events SET change_seq = ?, first_seen = {_FIRST_SEEN.format(id='events.id')} "
+            "WHERE id IN (SELECT value FROM json_each(?))",
+            (self.next_change(), json.dumps(events)))
 
     def mark_applied(self, revision_id: int) -> None:
         self.conn.execute("UPDATE revisions SET applied = 1 WHERE id = ?", (revision_id,))
@@ -378,7 +402,8 @@ class Store(ArticlesStore):
              _sources_json(event.sources), revision_id, change, archived.id),
         )
 
-    def mark_removed(self, event_id: str, at: str, change: int) -> None:
+    def mark_removed(self, event_id: str, at: str | None, change: int) -> None:
+        """`at`: the removing revision's time (None: unknown)."""
         self.conn.execute(
             "UPDATE events SET removed = 1, removed_at = ?, change_seq = ? WHERE id = ?",
             (at, change, event_id),
@@ -392,7 +417,8 @@ class Store(ArticlesStore):
 
     def merge_event(self, keep_id: str, drop_id: str) -> None:
         """Fold a just-created event into the older one it turned out to be (a move).
-        The kept event takes the dropped one's state; its versions follow its own."""
+        The kept event takes the dropped one's state; its versions follow its own, and its
+        first-seen time comes from them all (_FIRST_SEEN)."""
         row = self.conn.execute(
             "SELECT * FROM events WHERE id = ?", (drop_id,)
         ).fetchone()
@@ -406,13 +432,18 @@ class Store(ArticlesStore):
         self.conn.execute(
             "UPDATE events SET date = ?, position = ?, category = ?, stories = ?, text = ?, "
             "links = ?, sources = ?, removed = 0, removed_at = NULL, moved_to = NULL, "
-            "revision_id = ?, change_seq = ? WHERE id = ?",
+            f"revision_id = ?, change_seq = ?, first_seen = {_FIRST_SEEN.format(id='?')} "
+            "WHERE id = ?",
             (row["date"], row["position"], row["category"], row["stories"], row["text"],
-             row["links"], row["sources"], row["revision_id"], row["change_seq"], keep_id),
+             row["links"], row["sources"], row["revision_id"], row["change_seq"], keep_id,
+             keep_id, keep_id),
         )
         self.conn.execute("DELETE FROM events WHERE id = ?", (drop_id,))
 
-    def add_version(self, event_id: str, event: Event, revision: RevisionRow, at: str) -> None:
+    def add_version(self, event_id: str, event: Event, revision: RevisionRow,
+                    at: str | None) -> None:
+        """A new wording, at its revision's time (None: unknown). A time earlier than the
+        event's first-seen time becomes it (see _FIRST_SEEN); an unknown one stays."""
         seq = self.conn.execute(
             "SELECT COALESCE(MAX(seq), 0) + 1 FROM event_versions WHERE event_id = ?",
             (event_id,),
@@ -424,6 +455,10 @@ class Store(ArticlesStore):
              event.category, _stories_json(event.stories), event.text,
              _links_json(event.links), _sources_json(event.sources)),
         )
+        if at is not None:
+            self.conn.execute(
+                "UPDATE events SET first_seen = ? WHERE id = ? AND first_seen > ?",
+                (at, event_id, at))
 
     def versions(self, event_id: str) -> list[EventVersion]:
         rows = self.conn.execute(

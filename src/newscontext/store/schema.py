@@ -201,6 +201,98 @@ MIGRATIONS: list[str] = [
     ALTER TABLE days ADD COLUMN latest_timestamp TEXT;
     UPDATE days SET latest_id = revision_id, latest_revid = revid, latest_timestamp = timestamp;
     """,
+    """
+    -- Times are the wiki's own. A revision without one (a .wiki or .html file) gives its
+    -- versions, and the events it added or removed, an unknown time (NULL), never the time
+    -- the archive read it. An event's first_seen is the earliest time among its versions,
+    -- unknown when its first version's is (it was seen before any time known). SQLite
+    -- cannot drop NOT NULL in place: both tables are rebuilt, in this one transaction,
+    -- their foreign keys checked once at its end (rows move out and back).
+    PRAGMA defer_foreign_keys = ON;
+
+    CREATE TABLE event_versions_new (
+        event_id    TEXT NOT NULL REFERENCES events (id),
+        seq         INTEGER NOT NULL,       -- 1 = first version
+        revision_id INTEGER NOT NULL REFERENCES revisions (id),
+        revid       INTEGER,
+        timestamp   TEXT,                   -- the revision's time, UTC ISO 8601; NULL: unknown
+        date        TEXT NOT NULL,
+        category    TEXT,
+        stories     TEXT NOT NULL,
+        text        TEXT NOT NULL,
+        links       TEXT NOT NULL,
+        sources     TEXT NOT NULL,
+        PRIMARY KEY (event_id, seq)
+    );
+    -- A version of a revision without a time was stamped with the time it was read: unknown.
+    -- One whose revision learnt its time later (the same text from the API) takes that time.
+    INSERT INTO event_versions_new (event_id, seq, revision_id, revid, timestamp, date,
+                                    category, stories, text, links, sources)
+        SELECT v.event_id, v.seq, v.revision_id, v.revid,
+               CASE WHEN r.id IS NULL THEN v.timestamp
+                    WHEN r.timestamp IS NULL THEN NULL
+                    WHEN v.timestamp = r.ingested_at THEN r.timestamp
+                    ELSE v.timestamp END,
+               v.date, v.category, v.stories, v.text, v.links, v.sources
+        FROM event_versions v LEFT JOIN revisions r ON r.id = v.revision_id;
+    DROP TABLE event_versions;
+    ALTER TABLE event_versions_new RENAME TO event_versions;
+
+    -- events has children (versions, contexts, related lists, slugs): its rows are set
+    -- aside and put back under the same name, so every reference finds its row again.
+    CREATE TEMP TABLE events_before AS SELECT * FROM events;
+    DROP TABLE events;
+    CREATE TABLE events (
+        id          TEXT PRIMARY KEY,       -- stable across rewording and moves
+        date        TEXT NOT NULL,
+        position    INTEGER NOT NULL,       -- portal order within the day
+        category    TEXT,
+        stories     TEXT NOT NULL,          -- JSON [{"text", "links": [{"target","label"}]}]
+        text        TEXT NOT NULL,
+        links       TEXT NOT NULL,          -- JSON [{"target","label"}]
+        sources     TEXT NOT NULL,          -- JSON [{"url","name"}]
+        removed     INTEGER NOT NULL DEFAULT 0,
+        removed_at  TEXT,                   -- the removing revision's time; NULL: unknown
+        moved_to    TEXT,                   -- the event it became on another day, if known
+        first_seen  TEXT,                   -- its first revision's time; NULL: unknown
+        revision_id INTEGER NOT NULL REFERENCES revisions (id),  -- last revision it was in
+        change_seq  INTEGER NOT NULL        -- bumped on every change, for incremental stages
+    );
+    -- A removal stamped with the time a revision without a time was read (its ingest, or
+    -- the day's last update) is unknown, unless a revision of that day had that very time.
+    -- Every event gets a change number: its page shows these times (and says whether it
+    -- was removed), so the next build publishes it again.
+    UPDATE meta SET value = CAST(value AS INTEGER) + 1
+        WHERE key = 'change_seq' AND EXISTS (SELECT 1 FROM temp.events_before);
+    INSERT INTO events (id, date, position, category, stories, text, links, sources, removed,
+                        removed_at, moved_to, first_seen, revision_id, change_seq)
+        SELECT e.id, e.date, e.position, e.category, e.stories, e.text, e.links, e.sources,
+               e.removed,
+               CASE WHEN e.removed_at IN (
+                        SELECT r.ingested_at FROM revisions r
+                        WHERE r.date = e.date AND r.timestamp IS NULL
+                        UNION SELECT d.updated_at FROM days d
+                        WHERE d.date = e.date AND d.timestamp IS NULL)
+                    AND e.removed_at NOT IN (
+                        SELECT r.timestamp FROM revisions r
+                        WHERE r.date = e.date AND r.timestamp IS NOT NULL
+                        UNION SELECT d.timestamp FROM days d
+                        WHERE d.date = e.date AND d.timestamp IS NOT NULL
+                        UNION SELECT d.latest_timestamp FROM days d
+                        WHERE d.date = e.date AND d.latest_timestamp IS NOT NULL)
+                    THEN NULL ELSE e.removed_at END,
+               e.moved_to,
+               (SELECT CASE WHEN (SELECT f.timestamp FROM event_versions f
+                                  WHERE f.event_id = e.id ORDER BY f.seq LIMIT 1) IS NOT NULL
+                       THEN MIN(v.timestamp) END
+                FROM event_versions v WHERE v.event_id = e.id),
+               e.revision_id,
+               (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'change_seq')
+        FROM temp.events_before e;
+    DROP TABLE temp.events_before;
+    CREATE INDEX events_by_date ON events (date, position);
+    CREATE INDEX events_by_change ON events (change_seq);
+    """,
 ]
 
 

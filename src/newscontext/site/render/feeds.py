@@ -7,11 +7,17 @@ newest first. Removed events leave the feeds (their pages stay).
 
 Every entry has a stable id, `urn:newscontext:event:<event id>` (the RSS guid, with
 isPermaLink="false"), so a reworded event, whose page moves to a new slug, stays the same
-entry. Atom `published` is when the archive first saw the event (the revision that first
-showed it), `updated` the revision of its latest version: an edit shows as an update. RSS has
-one date: `pubDate` is the first-seen time too, because RSS readers sort by it and an edit
-should not make an old event look new; a reworded entry reaches RSS readers through its
-unchanged guid with a new title and text.
+entry. Atom `published` is when the archive first saw the event (its `first_seen`: the time
+of the revision that first showed it), `updated` the latest time among its versions: an edit
+shows as an update. RSS has one date: `pubDate` is the first-seen time too, because RSS
+readers sort by it and an edit should not make an old event look new; a reworded entry
+reaches RSS readers through its unchanged guid with a new title and text.
+
+Times are the wiki's revision times. An input without them (a `.wiki` or `.html` file) leaves
+them unknown, but a feed entry must have a date: an event whose first-seen time is unknown (its
+first version came from a file) is published at midnight UTC of its own day, never at the time
+the archive read it; a later version with a known time updates it, as an edit does, without
+making it look new. A removal of unknown time does not move the feed's own update time.
 
 Text is written without the characters XML 1.0 forbids, as on the XML pages: ingest removes
 them, but an archive made before it did may still hold some, and lxml refuses them.
@@ -169,11 +175,10 @@ class FeedMaker:
         if archived.removed:
             return None, parse_time(archived.removed_at)
         event = archived.event
-        versions = self.store.versions(event_id)
         published = (parse_time(archived.first_seen)
-                     or (parse_time(versions[0].timestamp) if versions else None)
-                     or datetime.combine(event.date, time(), UTC))
-        times = [t for t in (parse_time(v.timestamp) for v in versions) if t]
+                     or datetime.combine(event.date, time(), UTC))  # unknown: its own day
+        times = [t for t in (parse_time(v.timestamp) for v in self.store.versions(event_id))
+                 if t]
         updated = max([published, *times])
         link = self.url(urls.event_path(*self.event_where[event_id]))
         stories = [s.text for s in event.stories]

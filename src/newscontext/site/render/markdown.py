@@ -32,6 +32,7 @@ FMT = "md"
 BARS = "▁▂▃▄▅▆▇█"  # a week's events, scaled to the busiest week
 EMPTY_WEEK = "·"
 WEEKS_PER_LINE = 52
+UNKNOWN_TIME = "time unknown"  # a revision time the input did not give (a .wiki file)
 
 # Always escaped: they make emphasis, links, code, headings or strikethrough anywhere.
 _INLINE = re.compile(r"([\\`*_\[\]#~|])")
@@ -211,8 +212,9 @@ def event_page(page: EventPage) -> bytes:
     if page.category:
         top = f"{top} · {escape(page.category)}" if top else escape(page.category)
     removed = None
-    if page.removed_at:
-        removed = f"_Removed from the portal on {utc(page.removed_at)}"
+    if page.removed:
+        removed = (f"_Removed from the portal on {utc(page.removed_at)}" if page.removed_at
+                   else f"_Removed from the portal ({UNKNOWN_TIME})")
         removed += f"; moved to {ref(page.moved_to)}._" if page.moved_to else "._"
     sources = []
     for source in page.sources:
@@ -220,7 +222,8 @@ def event_page(page: EventPage) -> bytes:
         if source.archived:
             line += f" · {ref(source.archived)}"
         sources.append(line)
-    changes = [f"{utc(change.at)}{', first version' if n == 0 else ''}: {escape(change.text)}"
+    changes = [f"{utc(change.at) if change.at else UNKNOWN_TIME}"
+               f"{', first version' if n == 0 else ''}: {escape(change.text)}"
                for n, change in enumerate(page.changes)]
     related = []
     for item in page.related:

@@ -441,7 +441,8 @@ def test_a_page_that_cannot_be_made_is_reported_skipped_and_tried_again(tmp_path
             assert all(built[name] == clean[name] for name in built
                        if not name.startswith("sitemap"))  # which lists the pages made
     with Archive(Settings(db=db, workers=1)) as archive:
-        assert archive.relate().changed == 1  # mends the list
+        assert archive.relate(full=True).changed == 1  # mends the list (edited by hand:
+        # no change a `relate` after changes looks for, so the operator asks for a full one)
     done = run_build(db, tmp_path / "site")
     assert done.returncode == 0 and "error" not in done.stderr, done.stderr
     assert site_files(tmp_path / "site") == clean

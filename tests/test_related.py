@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 import json
+import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import FIXTURES, HTML_KIWICOPPLE, HTML_PARSE_API, WIKITEXT
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from newscontext import Archive, Settings
-from newscontext.related import BASELINE, DEFAULT, Contexts, precision_at_k, rank, related_lists
+from newscontext.related import (
+    BASELINE,
+    DEFAULT,
+    Change,
+    Contexts,
+    Method,
+    full_pass,
+    idf_weights,
+    precision_at_k,
+    rank,
+    related_lists,
+    update_pass,
+)
+from newscontext.related_state import state_path
+from newscontext.site.urls import unique_slug
 
 SOHR = "The Syrian Observatory for Human Rights claims that scores of Syrian Army troops"
 # The seed event page's `_Context:_` list for this event.
@@ -198,7 +216,9 @@ def test_cli_resolve_relate_and_exports(tmp_path: Path):
 
     run("ingest", WIKITEXT)
     assert "new entities" in run("resolve").stderr
-    assert "related links" in run("relate").stderr
+    assert "every list ranked" in run("relate").stderr
+    assert "0 lists ranked, 0 changed" in run("relate").stderr  # nothing changed since
+    assert "every list ranked, 0 changed" in run("relate", "--full").stderr
     entities = [json.loads(x) for x in run("export", "entities").stdout.splitlines()]
     assert set(entities[0]) == {"title", "slug", "labels", "wikidata", "events"}
     related = [json.loads(x) for x in run("export", "related").stdout.splitlines()]
@@ -252,6 +272,7 @@ def test_a_removed_events_list_is_emptied_as_a_recorded_change(tmp_path: Path):
         assert archive.relate().changed == 0
         with store.transaction():  # as `relate` left a removed event before
             store.conn.execute("DELETE FROM related WHERE event_id = ?", (jihadi,))
+        state_path(archive.settings.db).unlink()  # such an archive had no kept pass either
         seq = store.meta_int("related_seq")
         assert archive.relate().changed == 1
         assert store.changed_related(seq) == [jihadi]
@@ -302,3 +323,231 @@ def test_relate_processes_die_with_relate(related_archive: Archive):
     finally:
         for pid in filter(alive, workers):
             os.kill(pid, signal.SIGKILL)
+
+
+# -- incremental passes ------------------------------------------------------------------
+
+Events = dict[str, tuple[int, dict[str, int]]]  # id -> (ordinal date, {title: flags})
+
+
+def canonical(events: Events) -> Contexts:
+    """Contexts as the store gives them: rows by (date, id), titles sorted."""
+    ids = sorted(events, key=lambda i: (events[i][0], i))
+    titles = sorted({title for _, context in events.values() for title in context})
+    column = {title: n for n, title in enumerate(titles)}
+    rows = np.array([(row, column[title], flags) for row, i in enumerate(ids)
+                     for title, flags in events[i][1].items()], dtype=np.int64).reshape(-1, 3)
+    return Contexts.from_arrays(ids, [events[i][0] for i in ids], titles, rows)
+
+
+def triples(ctx: Contexts) -> set[tuple[str, str, int]]:
+    """(event id, title, flags) of every context entry (a kept pass may hold titles no
+    live event has any more: no entries, no effect)."""
+    flags = (ctx.text + 2 * ctx.story).tocoo()
+    return {(ctx.ids[r], ctx.titles[c], int(f))
+            for r, c, f in zip(flags.row, flags.col, flags.data, strict=True)}
+
+
+def random_events(rng, count: int, universe: int, days: int) -> Events:
+    """Events whose entities follow a skewed popularity, as real ones do (hubs and rare)."""
+    popularity = 1.0 / np.arange(1, universe + 1) ** 1.1
+    popularity /= popularity.sum()
+    events: Events = {}
+    for _ in range(count):
+        size = int(rng.integers(0, 6))
+        titles = rng.choice(universe, size=min(size, universe), replace=False, p=popularity)
+        events[f"{rng.integers(16**8):08x}"] = (
+            int(rng.integers(0, days)),
+            {f"T{t}": int(rng.choice([1, 2, 3], p=[0.6, 0.2, 0.2])) for t in titles})
+    return events
+
+
+def edited(seed: int, count: int, edits: int, balanced: bool
+           ) -> tuple[Events, Events, list[str], Change]:
+    """Random events, the same after a random change, and the change as the store gives
+    it: events reworded (same context), relinked, moved to another day, removed, added,
+    with new titles; with `balanced`, as many go as come."""
+    rng = np.random.default_rng(seed)
+    before = random_events(rng, count, 30, 25)
+    after = dict(before)
+    fresh = random_events(rng, edits, 40, 25)  # may bring new titles
+    names = sorted(before)
+    for n, (event_id, new) in enumerate(fresh.items()):
+        what = rng.integers(4)
+        if what == 0 or not names:  # a new event
+            after[event_id] = new
+        elif what == 1:  # removed
+            after.pop(names[int(rng.integers(len(names)))], None)
+        elif what == 2:  # relinked and perhaps moved to another day
+            after[names[int(rng.integers(len(names)))]] = new
+        else:  # a change that leaves its context as it was
+            target = names[int(rng.integers(len(names)))]
+            after.setdefault(target, before[target])
+        if balanced and n % 2:  # the event count holds still
+            while len(after) > len(before):
+                after.pop(sorted(after)[int(rng.integers(len(after)))])
+    changed = sorted({i for i in before.keys() | after.keys()
+                      if before.get(i) != after.get(i)} | set(names[:1]))
+    titles = sorted({t for i in changed if i in after for t in after[i][1]})
+    column = {t: n for n, t in enumerate(titles)}
+    change = Change(changed, [i in after for i in changed],
+                    [after.get(i, before.get(i))[0] for i in changed], titles,
+                    np.array([(n, column[t], f) for n, i in enumerate(changed) if i in after
+                              for t, f in after[i][1].items()], dtype=np.int64).reshape(-1, 3))
+    return before, after, changed, change
+
+
+HUBS = {"hub_df": 4, "hub_window": 2}  # small: hubs, weak rows and hub windows are common
+
+
+@pytest.mark.parametrize("method", [DEFAULT, replace(DEFAULT, idf_step=0.5),
+                                    Method(name="count", idf=False, time_boost=0.0)])
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), count=st.integers(2, 90),
+       edits=st.integers(1, 12), balanced=st.booleans())
+def test_an_incremental_pass_gives_what_a_full_pass_gives(method, seed, count, edits, balanced):
+    """After any change, ranking only the rows the change can reach gives the same lists,
+    and the same per-row facts, as a full pass."""
+    before, after, changed, change = edited(seed, count, edits, balanced)
+    lists, kept = full_pass(canonical(before), method, workers=1, **HUBS)
+    stored = dict(lists)
+    shown = {i for i, items in stored.items() if any(c in items for c in changed)}
+    result = update_pass(kept, change, shown, method, workers=1, **HUBS)
+    if not after:
+        assert result is None
+        return
+    full_lists, full = full_pass(canonical(after), method, workers=1, **HUBS)
+    if result is None:  # only when the event count crossed a step of the weights
+        assert method.idf and len(after) != len(before)
+        return
+    items, done, ranked = result
+    stored.update(items)
+    assert {i: stored[i] for i in after} == dict(full_lists)
+    assert all(stored[i] == "[]" for i in changed if i not in after)
+    assert triples(done.ctx) == triples(full.ctx) and done.ctx.ids == full.ctx.ids
+    for name in ("pre_kth", "pre_count", "weak", "links"):
+        assert np.array_equal(getattr(done, name), getattr(full, name)), name
+    assert ranked <= len(after)
+
+
+def edited_day(folder: Path) -> Path:
+    """2016-01-19 as a later revision: one event gone, one relinked, one new (the event
+    count holds still, so the rarity weights keep their step)."""
+    day = (WIKITEXT / "2016-01-19.wiki").read_text(encoding="utf-8")
+    gone = next(x for x in day.splitlines() if "[[Jihadi John]]" in x)
+    revised = day.replace(gone + "\n", "").replace(
+        "near the city of [[Deir ez-Zor]]", "near the city of [[Raqqa]]").replace(
+        "*[[Iraqi Civil War (2014–2017)]]\n",
+        "**[[Russia]]n airstrikes hit [[Deir ez-Zor]] and [[Raqqa]], the [[Syrian Observatory "
+        "for Human Rights]] says. [http://example.org/strikes (Example)]\n"
+        "*[[Iraqi Civil War (2014–2017)]]\n")
+    assert revised.count("\n**") == day.count("\n**")
+    path = folder / "2016-01-19.wiki"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(revised, encoding="utf-8")
+    return path
+
+
+def stored_lists(archive: Archive) -> dict[str, str]:
+    return dict(archive.store.conn.execute("SELECT event_id, items FROM related").fetchall())
+
+
+FIXTURE_INPUTS = [HTML_PARSE_API, WIKITEXT, HTML_KIWICOPPLE]
+
+
+def test_relate_after_a_day_changed_ranks_little_and_equals_a_full_pass(tmp_path: Path):
+    """The real fixture days: relate, a day changes, relate ranks only what the change can
+    reach, and the lists are those of an archive built and related from scratch."""
+    revision = edited_day(tmp_path / "r2")
+    with Archive(Settings(db=tmp_path / "a.sqlite3")) as archive:
+        archive.ingest_paths(FIXTURE_INPUTS)
+        archive.resolve()
+        first = archive.relate()
+        assert first.full and first.ranked == first.events
+        assert archive.relate().ranked == 0  # nothing changed: nothing ranked
+        report = archive.ingest_paths([revision])
+        assert report.removed == 1 and report.changed >= 1
+        archive.resolve()
+        after = archive.relate()
+        assert not after.full and 0 < after.ranked < after.events / 4 and after.changed > 0
+        incremental = stored_lists(archive)
+        assert archive.relate(full=True).changed == 0  # a full pass finds nothing to do
+    with Archive(Settings(db=tmp_path / "fresh.sqlite3")) as fresh:
+        fresh.ingest_paths(FIXTURE_INPUTS)
+        fresh.ingest_paths([revision])
+        fresh.resolve()
+        assert fresh.relate().full
+        assert stored_lists(fresh) == incremental
+
+
+def test_relate_is_full_when_the_event_count_crosses_a_step(tmp_path: Path):
+    """Weights use the event count rounded down to 1% steps: a change that moves the count
+    past a step moves every weight, and `relate` ranks every list again."""
+    with Archive(Settings(db=tmp_path / "a.sqlite3")) as archive:
+        archive.ingest_paths([WIKITEXT / f"2016-01-1{n}.wiki" for n in range(3, 9)])
+        archive.resolve()
+        archive.relate()
+        archive.ingest_paths([WIKITEXT / "2016-01-19.wiki"])  # far more than 1% more
+        archive.resolve()
+        report = archive.relate()
+        assert report.full and report.ranked == report.events
+
+
+@settings(max_examples=300, deadline=None)
+@given(n=st.integers(1, 10**8), share=st.floats(0, 1))
+def test_weights_are_within_a_step_of_the_exact_rarity(n, share):
+    """The bound the rounded weights keep: within log(1 + idf_step) of log(N / df)."""
+    df = max(1, round(n * share))
+    weight = float(idf_weights(np.array([df]), n, DEFAULT)[0])
+    exact = max(math.log(n / df), 1e-3)
+    assert abs(weight - exact) < math.log1p(DEFAULT.idf_step) + 1e-6
+
+
+def test_a_kept_pass_that_is_stale_or_broken_is_not_used(tmp_path: Path):
+    """A run killed after storing its lists but before keeping its pass, or a kept file
+    cut short, leads to a full pass that finds the lists right, not to wrong lists."""
+    db = tmp_path / "a.sqlite3"
+    revision = edited_day(tmp_path / "r2")
+    with Archive(Settings(db=db)) as archive:
+        archive.ingest_paths(FIXTURE_INPUTS)
+        archive.resolve()
+        archive.relate()
+        kept = state_path(db).read_bytes()
+        archive.ingest_paths([revision])
+        archive.relate()
+        right = stored_lists(archive)
+        state_path(db).write_bytes(kept)  # as if killed before keeping the new pass
+        again = archive.relate()
+        assert again.full and again.changed == 0 and stored_lists(archive) == right
+        state_path(db).write_bytes(kept[: len(kept) // 2])
+        again = archive.relate()
+        assert again.full and again.changed == 0
+        assert not archive.relate().full  # and the pass is kept again
+
+
+def test_an_incremental_relate_reads_no_table_whole(tmp_path: Path):
+    """After a small change `relate` finds what to read by key: no statement it runs scans
+    the events, their contexts or the related lists (keeping `related_shown` in step once
+    scanned it for every list written)."""
+    revision = edited_day(tmp_path / "r2")
+    with Archive(Settings(db=tmp_path / "a.sqlite3")) as archive:
+        archive.ingest_paths(FIXTURE_INPUTS)
+        archive.resolve()
+        archive.relate()
+        archive.ingest_paths([revision])
+        with archive.store.transaction():
+            archive.store.rebuild_entities(unique_slug)
+        statements: list[str] = []
+        conn = archive.store.conn
+        conn.set_trace_callback(statements.append)
+        try:
+            assert archive.relate().changed > 0
+        finally:
+            conn.set_trace_callback(None)
+        scans = set()
+        for sql in statements:
+            if sql.split(None, 1)[0].upper() in ("SELECT", "INSERT", "UPDATE", "DELETE"):
+                for *_, detail in conn.execute(f"EXPLAIN QUERY PLAN {sql}"):
+                    if detail.startswith("SCAN ") and "VIRTUAL TABLE" not in detail:
+                        scans.add(f"{detail}: {sql[:80]}")
+        assert len(statements) > 5 and not scans

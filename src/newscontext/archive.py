@@ -24,7 +24,8 @@ from .model import (
 )
 from .portal.inputs import InputError, read_paths
 from .portal.titles import follow_redirects, read_redirect_table
-from .related import DEFAULT, Contexts, Method, related_json
+from .related import DEFAULT, Change, Contexts, Method, entity_counts, full_pass, update_pass
+from .related_state import load_state, save_state, state_key, state_path
 from .settings import Settings
 from .site.urls import unique_slug
 from .store import Store
@@ -71,6 +72,8 @@ class RelateReport:
     entities: int = 0
     related: int = 0
     changed: int = 0  # events whose list changed
+    ranked: int = 0  # lists computed (all of them in a full pass)
+    full: bool = True  # every list was ranked
     seconds: float = 0.0
 
 
@@ -200,17 +203,46 @@ class Archive:
         return report
 
     @writes
-    def relate(self, method: Method = DEFAULT, k: int = 10) -> RelateReport:
-        """Recompute every event's related list. A full pass: rarity weights depend on the
-        whole archive, and the pass is a few seconds at archive scale (see README)."""
+    def relate(self, method: Method = DEFAULT, k: int = 10, *, full: bool = False
+               ) -> RelateReport:
+        """Bring every event's related list up to date. After a change only the lists it
+        can reach are ranked again, from what the last run kept beside the archive (see
+        related.update_pass and related_state.py); with `full`, or when nothing usable was
+        kept, or when the event count crossed a step of the rarity weights, every list is.
+        Both give the same lists."""
         started = time.perf_counter()
-        ctx = self.contexts()
-        lists = related_json(ctx, method, k, workers=self.settings.workers)
         with self.store.transaction():
-            changed = self.store.replace_related(lists)
-        return RelateReport(events=len(ctx.ids), entities=len(ctx.titles),
-                            related=sum(items.count('"id"') for _, items in lists),
-                            changed=changed, seconds=time.perf_counter() - started)
+            self.store.rebuild_entities(unique_slug)
+        seq = self.store.meta_int("entities_seq")
+        path = state_path(self.settings.db)
+        kept = None if full else load_state(path, state_key(self.store.related_token(),
+                                                             method, k))
+        update = None
+        since = -1
+        if kept is not None:
+            previous, since = kept
+            change = Change(*self.store.changed_contexts(since))
+            if not change.ids:  # nothing changed since
+                update = [], previous, 0
+            else:
+                update = update_pass(previous, change, self.store.related_mentioning(change.ids),
+                                     method, k, workers=self.settings.workers)
+        if update is None:
+            ctx = self.contexts()
+            lists, done = full_pass(ctx, method, k, workers=self.settings.workers)
+            ranked = len(ctx.ids)
+            with self.store.transaction():
+                changed = self.store.replace_related(lists)
+        else:
+            lists, done, ranked = update
+            with self.store.transaction():
+                changed = self.store.update_related(lists)
+        if update is None or changed or since != seq:  # else the kept file is still right
+            save_state(path, state_key(self.store.related_token(), method, k), seq, done)
+        return RelateReport(events=len(done.ctx.ids),
+                            entities=int((entity_counts(done.ctx) > 0).sum()),
+                            related=int(done.links.sum()), changed=changed, ranked=ranked,
+                            full=update is None, seconds=time.perf_counter() - started)
 
     @writes
     def contexts(self, *, hide_stories: bool = False) -> Contexts:

@@ -145,12 +145,16 @@ def resolve(ctx: click.Context, api: bool, redirects: Path | None, api_url: str 
 
 
 @main.command()
+@click.option("--full", is_flag=True,
+              help="Rank every list again, not only those the changes since the last run "
+                   "can reach (the lists come out the same).")
 @click.pass_context
-def relate(ctx: click.Context) -> None:
+def relate(ctx: click.Context, full: bool) -> None:
     """Rank up to 10 related events for every event by the context they share."""
-    report = _archive(ctx).relate()
+    report = _archive(ctx).relate(full=full)
+    how = "every list ranked" if report.full else f"{report.ranked} lists ranked"
     err.print(f"{report.events} events, {report.entities} entities: {report.related} related "
-              f"links ({report.changed} lists changed) in {report.seconds:.1f} s")
+              f"links ({how}, {report.changed} changed) in {report.seconds:.1f} s")
 
 
 @main.command()

@@ -12,6 +12,12 @@ out of the product, where they would pair almost every event with every other: t
 weight is added exactly to the pairs the product finds, from bit matrices; an event left
 with too few candidates gets hub-only candidates from the events nearest in time on each of
 its hubs. Top-k selection and the shared-entity lists are vectorised.
+
+After a small change most lists cannot change, and `update_pass` ranks only the rows a change
+can reach (see `affected_rows`), giving exactly what a full pass would. That needs every
+row's list to depend on nothing global that a small change moves: rarity weights use counts
+rounded down to 1% steps (`idf_weights`), rows are ordered by (date, id) and columns by
+title, so neither an event's position on its day nor the numbering of entities matters.
 """
 
 from __future__ import annotations
@@ -19,8 +25,9 @@ from __future__ import annotations
 import json
 import math
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -42,6 +49,7 @@ class Method:
 
     name: str = "idf+story+time"
     idf: bool = True  # weigh each shared entity by log(N / df) instead of 1
+    idf_step: float = 0.01  # N and df rounded down to 1% steps first (see idf_weights)
     story_boost: float = 1.0  # extra weight (x idf) of an entity both events have as story
     time_scale: float = 30.0  # days: closeness in time multiplies the score by up to 1+boost
     time_boost: float = 0.25
@@ -115,11 +123,19 @@ class Contexts:
 
 @dataclass
 class Ranked:
-    """Related pairs, best first within each row: row, other row, score (flat arrays)."""
+    """Related pairs, best first within each row: row, other row, score (flat arrays); and,
+    per ranked row (`ranked`, ascending), what a later change needs to know (see
+    `affected_rows`): the k-th best score among the pairs the product found, how many it
+    found, and whether hub-only candidates were looked for (a weak row)."""
 
     rows: np.ndarray
     cols: np.ndarray
     scores: np.ndarray
+    _n: int = 0
+    ranked: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    pre_kth: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    pre_count: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    weak: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     def lists(self) -> list[list[tuple[int, float]]]:
         out: list[list[tuple[int, float]]] = [[] for _ in range(self._n)]
@@ -128,26 +144,60 @@ class Ranked:
             out[row].append((col, score))
         return out
 
-    _n: int = 0
+
+def entity_counts(ctx: Contexts) -> np.ndarray:
+    """How many events each entity (column) is in."""
+    context = ctx.context
+    return np.bincount(context.indices, minlength=context.shape[1]).astype(np.int64)
+
+
+def _log_steps(count, method: Method):
+    """log(count), rounded down to a whole number of steps of log(1 + idf_step)."""
+    logs = np.log(np.asarray(count, dtype=np.float64))
+    if not method.idf_step:
+        return logs
+    unit = math.log1p(method.idf_step)
+    return np.floor(logs / unit + 1e-9) * unit
+
+
+def idf_weights(df: np.ndarray, n: int, method: Method) -> np.ndarray:
+    """Each entity's rarity weight, log(N / df), with N (events) and df (its events) first
+    rounded down to steps of 1%: a weight moves only when a count crosses a step, so a
+    small change leaves the weights of all but the few entities it touches as they were
+    (the exact IDF would move every weight a little with every added event and so every
+    score). Each weight is within log(1 + idf_step) of the exact log(N / df)."""
+    if not method.idf:
+        return np.ones(len(df), dtype=np.float32)
+    return np.maximum(_log_steps(n, method) - _log_steps(np.maximum(df, 1), method),
+                      1e-3).astype(np.float32)
+
+
+def _selection(rows: tuple[int, int] | np.ndarray | None, n: int) -> np.ndarray:
+    if rows is None:
+        return np.arange(n, dtype=np.int64)
+    if isinstance(rows, tuple):
+        return np.arange(rows[0], rows[1], dtype=np.int64)
+    return np.asarray(rows, dtype=np.int64)
 
 
 def rank(ctx: Contexts, method: Method = DEFAULT, k: int = 10, *, block: int = 4096,
-         hub_df: int = HUB_DF, rows: tuple[int, int] | None = None) -> Ranked:
-    """Top-k other events per event (of all events, or of the rows [start, stop)), best
-    first. An event never relates to itself; only events sharing an entity are related."""
+         hub_df: int = HUB_DF, hub_window: int = HUB_WINDOW,
+         rows: tuple[int, int] | np.ndarray | None = None) -> Ranked:
+    """Top-k other events per event (of all events, of the rows [start, stop) or of an
+    ascending array of rows), best first. An event never relates to itself; only events
+    sharing an entity are related. A row's list depends only on the contexts and dates,
+    never on which other rows are ranked with it."""
     n = len(ctx.ids)
     empty = np.zeros(0, dtype=np.int64)
-    if n == 0:
-        return Ranked(empty, empty, np.zeros(0), 0)
+    selected = _selection(rows, n)
+    if n == 0 or not len(selected):
+        return Ranked(empty, empty, np.zeros(0), n)
     context = ctx.context
     story = ctx.story if method.story_boost else None
-    df = np.asarray(context.sum(axis=0)).ravel()
-    if method.idf:
-        weight = np.maximum(np.log(n / np.maximum(df, 1)), 1e-3).astype(np.float32)
-    else:
-        weight = np.ones(len(df), dtype=np.float32)
+    df = entity_counts(ctx)
+    weight = idf_weights(df, n, method)
     is_hub = df > hub_df
-    hubs = _Hubs(context, story, weight, np.flatnonzero(is_hub), method.story_boost)
+    hubs = _Hubs(context, story, weight, np.flatnonzero(is_hub), method.story_boost, hub_window)
     keep = sp.diags((~is_hub).astype(np.float32))
     left = (context @ sp.diags(weight) @ keep).tocsr()
     right_t = (context @ keep).T.tocsr()
@@ -156,45 +206,60 @@ def rank(ctx: Contexts, method: Method = DEFAULT, k: int = 10, *, block: int = 4
         story_right_t = (story @ keep).T.tocsr()
     words_t = ctx.words.T.tocsr() if method.text_weight and ctx.words is not None else None
     tiebreak = _path_order(ctx) if method.path_tiebreak else None
-    parts = []
-    first, last = rows or (0, n)
-    for start in range(first, last, block):
-        stop = min(start + block, last)
-        scores = left[start:stop] @ right_t
+    parts, facts = [], []
+    for start in range(0, len(selected), block):
+        sel = selected[start : start + block]
+        scores = left[sel] @ right_t
         if story is not None:
-            scores = scores + story_left[start:stop] @ story_right_t
+            scores = scores + story_left[sel] @ story_right_t
         scores = scores.tocoo()
-        rows = scores.row.astype(np.int64) + start
+        pair_rows = sel[scores.row]
         cols = scores.col.astype(np.int64)
         vals = scores.data.astype(np.float64)
         if words_t is not None:
-            vals = vals + method.text_weight * _pair_dot(ctx.words, rows, cols)
-        vals = vals + hubs.shared_weight(rows, cols)
-        rows, cols, vals = _drop_self(rows, cols, vals)
-        top = _top_k(rows, cols, vals, ctx.dates, method, k, tiebreak)
-        weak = hubs.weak_rows(top, start, stop, k, method)
-        if weak.size:
-            extra_rows, extra_cols = hubs.nearby(weak, ctx.dates)
+            vals = vals + method.text_weight * _pair_dot(ctx.words, pair_rows, cols)
+        vals = vals + hubs.shared_weight(pair_rows, cols)
+        pair_rows, cols, vals = _drop_self(pair_rows, cols, vals)
+        top = _top_k(pair_rows, cols, vals, ctx.dates, method, k, tiebreak)
+        count, kth = _kth(top, sel)
+        weak = hubs.weak_rows(sel, count, kth, k, method)
+        if weak.any():
+            extra_rows, extra_cols = hubs.nearby(sel[weak], ctx.dates)
             extra = hubs.shared_weight(extra_rows, extra_cols)
-            rows = np.concatenate([top[0], extra_rows])
+            pair_rows = np.concatenate([top[0], extra_rows])
             cols = np.concatenate([top[1], extra_cols])
             base = np.concatenate([top[3], extra])
-            rows, cols, base = _drop_self(*_dedupe(rows, cols, base))
-            top = _top_k(rows, cols, base, ctx.dates, method, k, tiebreak)
+            pair_rows, cols, base = _drop_self(*_dedupe(pair_rows, cols, base))
+            top = _top_k(pair_rows, cols, base, ctx.dates, method, k, tiebreak)
         parts.append(top[:3])
-    rows = np.concatenate([p[0] for p in parts])
-    cols = np.concatenate([p[1] for p in parts])
-    scores = np.round(np.concatenate([p[2] for p in parts]), 4)
-    return Ranked(rows, cols, scores, n)
+        facts.append((kth, count, weak))
+    return Ranked(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
+                  np.round(np.concatenate([p[2] for p in parts]), 4), n, selected,
+                  np.concatenate([f[0] for f in facts]), np.concatenate([f[1] for f in facts]),
+                  np.concatenate([f[2] for f in facts]))
+
+
+def _kth(top, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of `sel`: how many pairs `top` keeps, and the lowest final score kept (inf
+    for none)."""
+    at = np.searchsorted(sel, top[0])
+    count = np.bincount(at, minlength=len(sel)).astype(np.int64)
+    kth = np.full(len(sel), np.inf)
+    if len(top[0]):
+        last = np.r_[top[0][1:] != top[0][:-1], True]
+        kth[at[last]] = top[2][last]
+    return count, kth
 
 
 class _Hubs:
     """Hub entities as packed bit matrices, to add their weight to candidate pairs."""
 
     def __init__(self, context: sp.csr_matrix, story: sp.csr_matrix | None,
-                 weight: np.ndarray, columns: np.ndarray, story_boost: float):
+                 weight: np.ndarray, columns: np.ndarray, story_boost: float,
+                 window: int = HUB_WINDOW):
         self.count = len(columns)
         self.story_boost = story_boost
+        self.window = window
         if not self.count:
             return
         sub = context[:, columns].tocsr()
@@ -230,24 +295,14 @@ class _Hubs:
             total[active] += shared * self.weight[hub] * factor
         return total
 
-    def weak_rows(self, top, start: int, stop: int, k: int, method: Method) -> np.ndarray:
-        """Rows whose top-k a hub-only candidate could still enter."""
+    def weak_rows(self, sel: np.ndarray, count: np.ndarray, kth: np.ndarray, k: int,
+                  method: Method) -> np.ndarray:
+        """Which rows of `sel` a hub-only candidate could still enter the top k of."""
         if not self.count:
-            return np.zeros(0, dtype=np.int64)
-        rows_with_hubs = np.arange(start, stop)
-        rows_with_hubs = rows_with_hubs[self.indptr[rows_with_hubs + 1]
-                                        > self.indptr[rows_with_hubs]]
-        if not rows_with_hubs.size:
-            return rows_with_hubs
-        counts = np.bincount(top[0] - start, minlength=stop - start)
-        kth = np.full(stop - start, np.inf)
-        if len(top[0]):
-            last = np.r_[top[0][1:] != top[0][:-1], True]
-            kth[top[0][last] - start] = top[2][last]  # lowest final score kept per row
-        candidates = rows_with_hubs
-        full = counts[candidates - start] >= k
-        bound = self.row_bound[candidates] * (1 + method.time_boost)
-        return candidates[~full | (kth[candidates - start] < bound)]
+            return np.zeros(len(sel), dtype=bool)
+        has_hubs = self.indptr[sel + 1] > self.indptr[sel]
+        bound = self.row_bound[sel] * (1 + method.time_boost)
+        return has_hubs & ((count < k) | (kth < bound))
 
     def nearby(self, rows: np.ndarray, dates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each row, the events nearest in time on each of its hubs' posting lists."""
@@ -257,7 +312,7 @@ class _Hubs:
                 posting = self.postings.indices[self.postings.indptr[hub]
                                                 : self.postings.indptr[hub + 1]]
                 at = int(np.searchsorted(posting, row))
-                near = posting[max(0, at - HUB_WINDOW) : at + HUB_WINDOW + 1]
+                near = posting[max(0, at - self.window) : at + self.window + 1]
                 out_rows.append(np.full(len(near), row, dtype=np.int64))
                 out_cols.append(near.astype(np.int64))
         if not out_rows:
@@ -346,70 +401,295 @@ def related_lists(ctx: Contexts, method: Method = DEFAULT, k: int = 10
 
 def related_json(ctx: Contexts, method: Method = DEFAULT, k: int = 10, workers: int = 2
                  ) -> list[tuple[str, str]]:
-    """Every event's related list as the JSON the store keeps, computed by `workers`
-    processes over halves of the rows (the matrices are shared by forking)."""
-    n = len(ctx.ids)
-    if workers <= 1 or n < 20_000:
-        return _related_json_rows(ctx, method, k, (0, n))
-    bounds = [(n * w // workers, n * (w + 1) // workers) for w in range(workers)]
+    """Every event's related list as the JSON the store keeps (see `rank_lists`)."""
+    return rank_lists(ctx, method, k, workers=workers).items
+
+
+@dataclass
+class Lists:
+    """Related lists as the store keeps them, (event id, JSON), for the rows `rows`; and
+    per row the facts a later pass needs (see `Ranked`) and the length of its list."""
+
+    items: list[tuple[str, str]]
+    rows: np.ndarray
+    pre_kth: np.ndarray
+    pre_count: np.ndarray
+    weak: np.ndarray
+    links: np.ndarray
+
+    @classmethod
+    def join(cls, parts: Sequence[Lists]) -> Lists:
+        if not parts:
+            none = np.zeros(0, dtype=np.int64)
+            return cls([], none, np.zeros(0), none, np.zeros(0, dtype=bool), none)
+        return cls([item for part in parts for item in part.items],
+                   *(np.concatenate([getattr(p, name) for p in parts])
+                     for name in ("rows", "pre_kth", "pre_count", "weak", "links")))
+
+
+def rank_lists(ctx: Contexts, method: Method = DEFAULT, k: int = 10, *,
+               rows: np.ndarray | None = None, workers: int = 2, hub_df: int = HUB_DF,
+               hub_window: int = HUB_WINDOW) -> Lists:
+    """The related lists of every event (or of the ascending `rows`), computed by `workers`
+    processes over equal runs of the rows (the matrices are shared by forking)."""
+    selected = _selection(rows, len(ctx.ids))
+    if workers <= 1 or len(selected) < 20_000:
+        return _lists_rows(ctx, method, k, selected, hub_df, hub_window)
     global _SHARED
-    _SHARED = (ctx, method, k)
+    _SHARED = (ctx, method, k, hub_df, hub_window)
     try:
         with fork_pool(workers) as pool:  # they die with this process if it is killed
-            parts = list(pool.map(_related_json_part, bounds))
+            parts = list(pool.map(_lists_part, np.array_split(selected, workers)))
     finally:
         _SHARED = None
-    return [item for part in parts for item in part]
+    return Lists.join(parts)
 
 
-_SHARED: tuple[Contexts, Method, int] | None = None  # what forked workers read
+_SHARED: tuple[Contexts, Method, int, int, int] | None = None  # what forked workers read
 
 
-def _related_json_part(rows: tuple[int, int]) -> list[tuple[str, str]]:
+def _lists_part(rows: np.ndarray) -> Lists:
     assert _SHARED is not None
-    ctx, method, k = _SHARED
-    return _related_json_rows(ctx, method, k, rows)
+    ctx, method, k, hub_df, hub_window = _SHARED
+    return _lists_rows(ctx, method, k, rows, hub_df, hub_window)
 
 
 CHUNK = 16_384  # events ranked and encoded at a time: bounds the memory of one pass
 
 
-def _related_json_rows(ctx: Contexts, method: Method, k: int, rows: tuple[int, int]
-                       ) -> list[tuple[str, str]]:
+def _lists_rows(ctx: Contexts, method: Method, k: int, rows: np.ndarray, hub_df: int,
+                hub_window: int) -> Lists:
     context = ctx.context
-    out: list[tuple[str, str]] = []
-    for start in range(rows[0], rows[1], CHUNK):
-        out += _related_json_chunk(ctx, context, method, k, (start, min(start + CHUNK, rows[1])))
-    return out
+    return Lists.join([_lists_chunk(ctx, context, method, k, rows[start : start + CHUNK],
+                                    hub_df, hub_window)
+                       for start in range(0, len(rows), CHUNK)])
 
 
-def _related_json_chunk(ctx: Contexts, context: sp.csr_matrix, method: Method, k: int,
-                        rows: tuple[int, int]) -> list[tuple[str, str]]:
-    ranked = rank(ctx, method, k, rows=rows)
+def _lists_chunk(ctx: Contexts, context: sp.csr_matrix, method: Method, k: int,
+                 rows: np.ndarray, hub_df: int, hub_window: int) -> Lists:
+    ranked = rank(ctx, method, k, rows=rows, hub_df=hub_df, hub_window=hub_window)
     shared = context[ranked.rows].multiply(context[ranked.cols]).tocsr()
     shared.sort_indices()
-    titles = ctx.titles
-    encoded: dict[int, str] = {}  # entity column -> its title as JSON, made once
-
-    def title(col: int) -> str:
-        text = encoded.get(col)
-        if text is None:
-            text = encoded[col] = json.dumps(titles[col], ensure_ascii=False)
-        return text
-
-    def order(col: int) -> tuple[str, str]:  # shared titles read case-insensitively sorted
-        return titles[col].casefold(), titles[col]
-
+    # Shared titles read case-insensitively sorted: order this chunk's titles once, then
+    # every pair's by one sort of (pair, place of title).
+    columns, inverse = np.unique(shared.indices, return_inverse=True)
+    names = [ctx.titles[col] for col in columns.tolist()]
+    place = np.empty(len(names), dtype=np.int64)
+    place[sorted(range(len(names)), key=lambda i: (names[i].casefold(), names[i]))] = \
+        np.arange(len(names))
+    pair = np.repeat(np.arange(len(ranked.rows)), np.diff(shared.indptr))
+    ordered = inverse.ravel()[np.lexsort((place[inverse.ravel()], pair))].tolist()
+    encoded = [json.dumps(name, ensure_ascii=False) for name in names]
+    indptr = shared.indptr.tolist()
     ids = ctx.ids
     lists: dict[int, list[str]] = {}
-    indptr, indices = shared.indptr, shared.indices.tolist()
     for n, (row, col, score) in enumerate(zip(ranked.rows.tolist(), ranked.cols.tolist(),
                                               ranked.scores.tolist(), strict=True)):
-        names = ",".join(title(c) for c in sorted(indices[indptr[n] : indptr[n + 1]], key=order))
+        titles = ",".join([encoded[i] for i in ordered[indptr[n] : indptr[n + 1]]])
         lists.setdefault(row, []).append(
-            f'{{"id":"{ids[col]}","score":{score!r},"shared":[{names}]}}')
-    return [(ids[row], "[" + ",".join(lists.get(row, ())) + "]")
-            for row in range(rows[0], rows[1])]
+            f'{{"id":"{ids[col]}","score":{score!r},"shared":[{titles}]}}')
+    rows_list = rows.tolist()
+    return Lists([(ids[row], "[" + ",".join(lists.get(row, ())) + "]") for row in rows_list],
+                 rows, ranked.pre_kth, ranked.pre_count, ranked.weak,
+                 np.array([len(lists.get(row, ())) for row in rows_list], dtype=np.int64))
+
+
+# -- incremental passes -------------------------------------------------------------------
+
+
+@dataclass
+class Pass:
+    """What a pass leaves for the next: the contexts it ranked and, per row, the facts
+    that decide whether a later change can reach the row's list (see `affected_rows`)."""
+
+    ctx: Contexts
+    pre_kth: np.ndarray  # k-th best score of the pairs the product found (inf: fewer)
+    pre_count: np.ndarray  # how many it found (up to k)
+    weak: np.ndarray  # hub-only candidates were looked for
+    links: np.ndarray  # length of the row's list
+
+    @classmethod
+    def blank(cls, ctx: Contexts) -> Pass:
+        n = len(ctx.ids)
+        return cls(ctx, np.full(n, np.inf), np.zeros(n, dtype=np.int64),
+                   np.zeros(n, dtype=bool), np.zeros(n, dtype=np.int64))
+
+    def record(self, lists: Lists) -> None:
+        rows = lists.rows
+        self.pre_kth[rows] = lists.pre_kth
+        self.pre_count[rows] = lists.pre_count
+        self.weak[rows] = lists.weak
+        self.links[rows] = lists.links
+
+
+@dataclass
+class Change:
+    """Events changed since a pass, as they stand now: id, whether still live (on the
+    portal), ordinal date, and context rows (index into ids, index into titles, flags:
+    1 linked in the sentence, 2 in a story heading)."""
+
+    ids: list[str]
+    live: list[bool]
+    dates: list[int]
+    titles: list[str]
+    rows: np.ndarray
+
+
+def full_pass(ctx: Contexts, method: Method = DEFAULT, k: int = 10, *, workers: int = 2,
+              hub_df: int = HUB_DF, hub_window: int = HUB_WINDOW
+              ) -> tuple[list[tuple[str, str]], Pass]:
+    """Every list, and what the next pass needs."""
+    lists = rank_lists(ctx, method, k, workers=workers, hub_df=hub_df, hub_window=hub_window)
+    done = Pass.blank(ctx)
+    done.record(lists)
+    return lists.items, done
+
+
+def update_pass(previous: Pass, change: Change, shown: Iterable[str], method: Method = DEFAULT,
+                k: int = 10, *, workers: int = 2, hub_df: int = HUB_DF,
+                hub_window: int = HUB_WINDOW
+                ) -> tuple[list[tuple[str, str]], Pass, int] | None:
+    """The lists a change can reach, ranked again: the same lists a full pass would give.
+    `shown` are the events whose stored lists show a changed event. Returns the lists to
+    store (changed events no longer live get an empty one), the pass state and how many
+    rows were ranked; None when only a full pass will do (the event count crossed a step
+    of the weights, which moves every weight; or a method option this does not follow)."""
+    if method.text_weight or method.path_tiebreak or not len(previous.ctx.ids):
+        return None
+    new, old_to_new, changed_old, changed_new, remap = update_contexts(previous.ctx, change)
+    n_old, n_new = len(previous.ctx.ids), len(new.ids)
+    if not n_new or (method.idf and _log_steps(n_old, method) != _log_steps(n_new, method)):
+        return None
+    done = Pass.blank(new)
+    kept = old_to_new >= 0
+    for name in ("pre_kth", "pre_count", "weak", "links"):
+        getattr(done, name)[old_to_new[kept]] = getattr(previous, name)[kept]
+    index = {event_id: row for row, event_id in enumerate(previous.ctx.ids)}
+    shown_old = np.array([index[i] for i in shown if i in index], dtype=np.int64)
+    shown_rows = old_to_new[shown_old]
+    rows = affected_rows(previous.ctx, new, changed_old, changed_new, remap, done,
+                         shown_rows[shown_rows >= 0], method, k, hub_df, hub_window)
+    lists = rank_lists(new, method, k, rows=rows, workers=workers, hub_df=hub_df,
+                       hub_window=hub_window)
+    done.record(lists)
+    gone = [(event_id, "[]") for event_id, live in zip(change.ids, change.live, strict=True)
+            if not live]
+    return lists.items + gone, done, len(rows)
+
+
+def update_contexts(old: Contexts, change: Change
+                    ) -> tuple[Contexts, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The contexts with `change` applied, rows in (date, id) order and titles sorted.
+    Returns them, each old row's new row (-1: a changed event), the old rows of the changed
+    events, the new rows of those live now (in order), and each old column's new column."""
+    index = {event_id: row for row, event_id in enumerate(old.ids)}
+    changed_old = np.array(sorted(index[i] for i in change.ids if i in index), dtype=np.int64)
+    fresh = sorted(set(change.titles).difference(old.titles))
+    titles = sorted(old.titles + fresh) if fresh else old.titles
+    remap = np.delete(np.arange(len(titles)), [bisect_left(titles, t) for t in fresh])
+    column = np.array([bisect_left(titles, t) for t in change.titles], dtype=np.int64)
+    keep = np.ones(len(old.ids), dtype=bool)
+    keep[changed_old] = False
+    kept = np.flatnonzero(keep)
+    live = [j for j, is_live in enumerate(change.live) if is_live]
+    joined = [old.ids[row] for row in kept.tolist()] + [change.ids[j] for j in live]
+    dates = np.concatenate([old.dates[kept],
+                            np.array([change.dates[j] for j in live], dtype=np.int32)])
+    order = np.lexsort((np.array(joined, dtype=str), dates))
+    position = np.empty(len(joined), dtype=np.int64)
+    position[order] = np.arange(len(joined))
+    old_to_new = np.full(len(old.ids), -1, dtype=np.int64)
+    old_to_new[kept] = position[: len(kept)]
+    new_row = np.full(len(change.ids), -1, dtype=np.int64)
+    new_row[live] = position[len(kept):]
+    text, story = old.text.tocoo(), old.story.tocoo()
+    flags = np.concatenate([np.ones(text.nnz, dtype=np.int64), np.full(story.nnz, 2)])
+    rows = np.concatenate([text.row, story.row]).astype(np.int64)
+    cols = np.concatenate([text.col, story.col]).astype(np.int64)
+    stay = keep[rows]
+    mine = change.rows[new_row[change.rows[:, 0]] >= 0] if len(change.rows) else change.rows
+    triples = np.concatenate([
+        np.column_stack([old_to_new[rows[stay]], remap[cols[stay]], flags[stay]]),
+        np.column_stack([new_row[mine[:, 0]], column[mine[:, 1]], mine[:, 2]]),
+    ]).astype(np.int64).reshape(-1, 3)
+    new = Contexts.from_arrays([joined[i] for i in order.tolist()], dates[order], titles,
+                               triples)
+    return new, old_to_new, changed_old, np.sort(new_row[live]), remap
+
+
+def affected_rows(old: Contexts, new: Contexts, changed_old: np.ndarray,
+                  changed_new: np.ndarray, remap: np.ndarray, facts: Pass,
+                  shown: np.ndarray, method: Method, k: int, hub_df: int, hub_window: int
+                  ) -> np.ndarray:
+    """The rows (of `new`) whose list a change can reach; every other row's list is what a
+    full pass over `new` gives it. `facts` holds the previous pass's facts per row.
+
+    A row's list is a function of its context, its product candidates (events sharing a
+    non-hub entity) with their scores, the weights and hub status of its entities, and,
+    for a weak row, the events near it on its hubs' posting lists. So a list can change
+    only for: a changed event; an event with an entity whose weight or hub status moved;
+    an event whose list shows a changed event; an event for which a changed event, as it
+    was or as it is, is a product candidate scoring at least the k-th best product score
+    (or that found fewer than k); and a weak event within the hub window of a changed
+    event's place, before or after, on a shared hub."""
+    context = new.context
+    n = len(new.ids)
+    df = entity_counts(new)
+    df_before = np.zeros(len(df), dtype=np.int64)
+    df_before[remap] = entity_counts(old)
+    weight = idf_weights(df, n, method)
+    is_hub = df > hub_df
+    moved = ((weight != idf_weights(df_before, len(old.ids), method))
+             | (is_hub != (df_before > hub_df))) & (df > 0)
+    found = [changed_new, shown]
+    if moved.any():
+        found.append(np.unique(context[:, np.flatnonzero(moved)].tocoo().row))
+    # Probes: each changed event as it was (old context, date, place) and as it is.
+    shape = (len(changed_old), len(new.titles))
+
+    def before(matrix: sp.csr_matrix) -> sp.csr_matrix:
+        part = matrix[changed_old].tocoo()
+        return sp.csr_matrix((part.data, (part.row, remap[part.col])), shape=shape)
+
+    probe = sp.vstack([before(old.context), context[changed_new]]).tocsr()
+    probe_story = sp.vstack([before(old.story), new.story[changed_new]]).tocsr()
+    probe_dates = np.concatenate([old.dates[changed_old], new.dates[changed_new]])
+    places = [_place(new, int(old.dates[row]), old.ids[row]) for row in changed_old.tolist()]
+    places = np.array(places + changed_new.tolist(), dtype=np.int64)
+    if probe.nnz:
+        keep = sp.diags((~is_hub).astype(np.float32))
+        pairs = (probe @ keep @ context.T).tocoo()
+        q, x = pairs.row.astype(np.int64), pairs.col.astype(np.int64)
+        w = sp.diags(weight.astype(np.float64))
+        base = np.asarray((probe[q].multiply(context[x]) @ w).sum(axis=1)).ravel()
+        if method.story_boost:
+            base += method.story_boost * np.asarray(
+                (probe_story[q].multiply(new.story[x]) @ w).sum(axis=1)).ravel()
+        gap = np.abs(new.dates[x] - probe_dates[q]).astype(np.float64)
+        final = base * (1.0 + method.time_boost * np.exp(-gap / method.time_scale))
+        kth = facts.pre_kth[x]  # a margin for the two ways of adding up a score
+        low = kth - (1e-4 + 1e-5 * np.abs(np.where(np.isfinite(kth), kth, 0.0)))
+        reach = (facts.pre_count[x] < k) | (final >= low)
+        found.append(x[reach])
+        hubs = np.flatnonzero(is_hub)
+        if len(hubs):
+            postings = context[:, hubs].T.tocsr()
+            postings.sort_indices()
+            hub_probe = probe[:, hubs].tocsr()
+            for qi, place in enumerate(places.tolist()):
+                for h in hub_probe.indices[hub_probe.indptr[qi] : hub_probe.indptr[qi + 1]]:
+                    posting = postings.indices[postings.indptr[h] : postings.indptr[h + 1]]
+                    at = int(np.searchsorted(posting, place))
+                    near = posting[max(0, at - hub_window - 1) : at + hub_window + 2]
+                    found.append(near[facts.weak[near]].astype(np.int64))
+    return np.unique(np.concatenate(found).astype(np.int64))
+
+
+def _place(ctx: Contexts, day: int, event_id: str) -> int:
+    """Where an event of this date and id goes in the rows (ordered by date, then id)."""
+    low = int(np.searchsorted(ctx.dates, day, side="left"))
+    high = int(np.searchsorted(ctx.dates, day, side="right"))
+    return bisect_left(ctx.ids, event_id, low, high)
 
 
 def precision_at_k(ranked: Ranked | Sequence[Sequence[tuple[int, float]]],

@@ -219,7 +219,8 @@ def _resolve_outcome(r: Any) -> tuple[dict[str, Any], list[str]]:
 
 
 def _relate_outcome(r: Any) -> tuple[dict[str, Any], list[str]]:
-    return {"events": r.events, "lists_changed": r.changed}, []
+    return {"events": r.events, "full": r.full, "ranked": r.ranked,
+            "lists_changed": r.changed}, []
 
 
 def _crawl_outcome(r: Any) -> tuple[dict[str, Any], list[str]]:

@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from mwapi import FakeWiki, Revision, fixture_title  # noqa: E402
 
 from newscontext import Archive, Settings  # noqa: E402
-from newscontext.update import Updater  # noqa: E402
+from newscontext.update import Updater, counts_text  # noqa: E402
 
 ARTICLE = """<!DOCTYPE html><html><head><title>{title}</title>
 <meta property="og:title" content="{title}"><meta property="og:description"
@@ -135,8 +135,7 @@ def main() -> None:
             user2, system2 = cpu()
     print(f"{'stage':10} {'seconds':>8}  counts")
     for name, stage in report.stages.items():
-        counts = ", ".join(f"{k} {v}" for k, v in stage.counts.items() if v not in (0, False))
-        print(f"{name:10} {stage.seconds:8.2f}  {counts}")
+        print(f"{name:10} {stage.seconds:8.2f}  {counts_text(stage.counts)}")
     print(f"cycle: {wall:.1f} s wall, CPU {user2 - user:.1f} s user, {system2 - system:.1f} s "
           f"system; ok={report.ok}")
     news_server.shutdown()

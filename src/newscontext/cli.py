@@ -426,7 +426,7 @@ def update(ctx: click.Context, site: Path, days: int | None, first: date | None,
 def status(ctx: click.Context, site: Path) -> None:
     """How the last `update` went (SITE/status.json), readably. Exit status 0 when it went
     well, 2 when it had problems, 1 when no update has written a status there."""
-    from .update import read_status
+    from .update import counts_text, read_status
 
     try:
         data = read_status(site)
@@ -445,8 +445,7 @@ def status(ctx: click.Context, site: Path) -> None:
     for column in ("stage", "ok", "seconds", "counts"):
         table.add_column(column)
     for name, stage in (data.get("stages") or {}).items():
-        counts = ", ".join(f"{k} {v}" for k, v in stage.items()
-                           if k not in ("ok", "seconds") and v not in (0, False, None))
+        counts = counts_text({k: v for k, v in stage.items() if k not in ("ok", "seconds")})
         table.add_row(name, "yes" if stage.get("ok") else "NO", f"{stage.get('seconds', 0):.1f}",
                       counts)
     out.print(table)

@@ -160,29 +160,23 @@ class Ingester:
             if (day is not None and existing.id == day.latest_id) or not _newer(rev, day):
                 self.report.unchanged += 1  # the same text again, or an old one
                 return
-            with self.store.transaction():
-                self.store.set_latest(rev.date, existing.id, rev.revid, rev.timestamp)
             if day is not None and existing.id == day.revision_id:
+                with self.store.transaction():
+                    self.store.set_latest(rev.date, existing.id, rev.revid, rev.timestamp)
                 self.report.unchanged += 1  # back to the applied text: a hold is superseded
                 return
-            try:  # an edit undone: the earlier text is back, and is applied again
-                parsed = parse_revision(rev)
-            except Exception as exc:  # a parser bug must not lose the other days
-                self._error(place, f"could not parse: {exc!r}")
-                return
-            self._store(rev, parsed, existing.id, place)
-            return
+            # else an edit undone: the earlier text is back, and is applied again
         try:
             parsed = parse_revision(rev)
-        except Exception as exc:
+        except Exception as exc:  # a parser bug must not lose the other days
             self._error(place, f"could not parse: {exc!r}")
             return
-        if not _newer(rev, day):
-            self._store(rev, parsed, None, place, apply=False)
+        newer = existing is not None or _newer(rev, day)
+        if not newer:
             log.info("%s: older than the revision in the archive; kept, not applied", place)
+        self._store(rev, sha, parsed, existing.id if existing else None, place, apply=newer)
+        if not newer:
             self.report.older += 1
-            return
-        self._store(rev, parsed, None, place)
 
     def error(self, place: str, message: str) -> None:
         """Record an input that could not be read at all (a broken file, a failed request)."""
@@ -219,16 +213,15 @@ class Ingester:
                                                rev.format, rev.origin, existing.sha256,
                                                existing.ingested_at, True), utc_now())
 
-    def _store(self, rev: PageRevision, parsed: ParsedDay, revision_id: int | None,
-               place: str, *, apply: bool = True) -> None:
-        """Keep the revision (new, or known: `revision_id`), then apply or hold it, in one
-        transaction."""
+    def _store(self, rev: PageRevision, sha: str, parsed: ParsedDay,
+               revision_id: int | None, place: str, *, apply: bool = True) -> None:
+        """Keep the revision (new, or known: `revision_id`), then apply or hold it (it is
+        the day's newest now), in one transaction."""
         now = utc_now()
         try:
             with self.store.transaction():
                 if revision_id is None:
-                    revision_id = self.store.add_revision(rev, hashlib.sha256(
-                        rev.text.encode("utf-8")).hexdigest(), now)
+                    revision_id = self.store.add_revision(rev, sha, now)
                 self.store.replace_warnings(revision_id, parsed.warnings)
                 if not apply:
                     return

@@ -30,8 +30,8 @@ import time
 from pathlib import Path
 
 from .ingest import utc_now
-from .lock import Busy, FileLock
-from .site.build import STATE_DIR, Manifest
+from .lock import Busy
+from .site.build import STATE_DIR, Manifest, folder_lock
 from .site.render.search import BUNDLE
 
 log = logging.getLogger("newscontext.publish")
@@ -75,7 +75,7 @@ def files_to_publish(outdir: Path) -> tuple[list[str], str]:
     record files with an earlier stamp after this list is made, so a running build makes
     this raise instead (its files are published by the next run)."""
     outdir = Path(outdir)
-    lock = FileLock(outdir / STATE_DIR / "lock", str(outdir))  # the build's (see build())
+    lock = folder_lock(outdir)
     try:
         lock.acquire(wait=False)
     except Busy:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .archive import Archive
-from .ingest import utc_now
+from .ingest import held_line, utc_now
 from .lock import Busy, FileLock
 
 log = logging.getLogger("newscontext.update")
@@ -147,7 +147,7 @@ class Updater:
                 self._stage(report, "publish", lambda: self._publish(ingested, built),
                             lambda result: (result, []), fatal=True)
         report.newest_day = archive.store.newest_day()
-        report.held = list(archive.stats()["held"])
+        report.held = [held_line(r) for r in archive.store.held_revisions()]
 
     def _stage(self, report: UpdateReport, name: str, work: Callable[[], Any],
                outcome: Callable[[Any], tuple[dict[str, Any], list[str]]], *,
@@ -266,8 +266,14 @@ def stage_line(name: str, stage: Stage) -> str:
     if not stage.ran:
         return f"{name}: skipped" if stage.counts.get("skipped") else \
             f"{name}: not run ({'; '.join(stage.errors)})"
-    counts = ", ".join(f"{value} {key.replace('_', ' ')}" for key, value in stage.counts.items()
-                       if value not in (0, False, None, ""))
     state = "ok" if stage.ok else f"{len(stage.errors)} problems"
-    return f"{name}: {counts or 'nothing to do'} ({stage.seconds:.1f} s, {state})"
+    return f"{name}: {counts_text(stage.counts) or 'nothing to do'} ({stage.seconds:.1f} s, " \
+        f"{state})"
+
+
+def counts_text(counts: dict[str, Any]) -> str:
+    """A stage's counts for people: "3 revisions, 89 added, full" (zeros left out)."""
+    return ", ".join(key.replace("_", " ") if value is True else
+                     f"{value} {key.replace('_', ' ')}" for key, value in counts.items()
+                     if value not in (0, False, None, ""))
 

@@ -502,7 +502,7 @@ def build(store: Store, settings: Settings, outdir: Path, *, full: bool = False,
     started = time.perf_counter()
     outdir.mkdir(parents=True, exist_ok=True)
     (outdir / STATE_DIR).mkdir(exist_ok=True)
-    lock = FileLock(outdir / STATE_DIR / "lock", str(outdir))
+    lock = folder_lock(outdir)
     try:  # one build at a time per folder (a cron run may overlap a manual one)
         lock.acquire(wait=False)
     except Busy:
@@ -512,6 +512,12 @@ def build(store: Store, settings: Settings, outdir: Path, *, full: bool = False,
                       started=started)
     finally:
         lock.release()
+
+
+def folder_lock(outdir: Path) -> FileLock:
+    """The lock of a site folder: held by a build, and by a publish while it lists the
+    build's files."""
+    return FileLock(outdir / STATE_DIR / "lock", str(outdir))
 
 
 class BuildError(RuntimeError):

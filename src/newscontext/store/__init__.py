@@ -263,11 +263,6 @@ class Store(ArticlesStore):
             hold_state=row["hold_state"], held=row["held"],
         )
 
-    def revision(self, revision_id: int) -> RevisionRow | None:
-        row = self.conn.execute("SELECT * FROM revisions WHERE id = ?",
-                                (revision_id,)).fetchone()
-        return self._revision(row) if row else None
-
     def hold(self, revision_id: int, reason: str) -> None:
         self.conn.execute("UPDATE revisions SET held = ?, hold_state = 'held' WHERE id = ?",
                           (reason, revision_id))

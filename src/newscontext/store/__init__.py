@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 import uuid
 import zlib
 from collections.abc import Callable, Container, Iterable, Iterator
@@ -156,6 +157,16 @@ def _check_schema(conn: sqlite3.Connection) -> None:
         raise sqlite3.DatabaseError("a SQLite database with other tables")
 
 
+def _check_current(conn: sqlite3.Connection) -> None:
+    """A reader cannot migrate: the archive must already be of this newscontext's schema."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version != len(MIGRATIONS):
+        raise sqlite3.DatabaseError(
+            f"schema {version}, this newscontext reads {len(MIGRATIONS)}: "
+            + ("run `newscontext ingest` once to upgrade it" if version < len(MIGRATIONS)
+               else "upgrade newscontext"))
+
+
 class Store(ArticlesStore):
     """One archive file. Open it, use it, close it (or use it as a context manager).
 
@@ -163,27 +174,46 @@ class Store(ArticlesStore):
     rather than make an empty one (and its folders) where the operator mistyped a path.
     """
 
-    def __init__(self, path: Path | str, *, create: bool = True):
+    def __init__(self, path: Path | str, *, create: bool = True, readonly: bool = False):
         self.path = Path(path)
         memory = str(path) == ":memory:"
-        if not memory and not create and not self.path.is_file():
+        if not memory and (readonly or not create) and not self.path.is_file():
             raise StoreError(f"{path}: no archive there (run `newscontext ingest` to make one)")
-        if not memory:
+        if not memory and not readonly:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.conn = sqlite3.connect(str(path), isolation_level=None, timeout=60)
+            if readonly:  # the live server: no request can ever write, whatever it runs
+                uri = f"{self.path.resolve().as_uri()}?mode=ro"
+                self.conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=60,
+                                            check_same_thread=False)
+            else:
+                self.conn = sqlite3.connect(str(path), isolation_level=None, timeout=60)
         except sqlite3.Error as exc:
             raise StoreError(f"{path}: cannot open the archive ({exc})") from None
         try:
             self.conn.row_factory = sqlite3.Row
-            self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA foreign_keys = ON")
-            self.conn.execute("PRAGMA synchronous = NORMAL")
-            _check_schema(self.conn)
-            migrate(self.conn)
+            if readonly:
+                _check_current(self.conn)
+            else:
+                self.conn.execute("PRAGMA journal_mode = WAL")
+                self.conn.execute("PRAGMA synchronous = NORMAL")
+                _check_schema(self.conn)
+                migrate(self.conn)
         except sqlite3.DatabaseError as exc:
             self.conn.close()
             raise StoreError(f"{path}: not a newscontext archive ({exc})") from None
+
+    @contextmanager
+    def deadline(self, seconds: float) -> Iterator[None]:
+        """Interrupt any statement still running `seconds` from now (sqlite3.OperationalError
+        "interrupted"): a query a client made expensive must not hold a server's worker."""
+        end = time.monotonic() + seconds
+        self.conn.set_progress_handler(lambda: int(time.monotonic() > end), 10_000)
+        try:
+            yield
+        finally:
+            self.conn.set_progress_handler(None, 0)
 
     def close(self) -> None:
         self.conn.close()

@@ -1,0 +1,1 @@
+"""The live server: every page rendered on request from the archive, the JSON API, search."""

@@ -63,9 +63,11 @@ def write_day(news: NewsServer, folder: Path, day: str = DAY) -> Path:
 
 
 def crawl_settings(news: NewsServer, db: Path, **overrides: Any):
+    # The fixture pages' pictures are on their publishers' hosts, which no test may reach:
+    # test_images.py crawls pictures served by the local server.
     values = {"db": db, "wayback_cdx_url": news.url("/cdx"),
               "wayback_web_url": news.url("/web"), "fetch_per_host": 4,
-              "fetch_timeout": 0.5, "fetch_retries": 1}
+              "fetch_timeout": 0.5, "fetch_retries": 1, "crawl_images": False}
     return settings(**(values | overrides))
 
 
@@ -371,7 +373,8 @@ def test_wayback_without_a_usable_capture(news: NewsServer) -> None:
 def newscontext(*args: str | Path, db: Path, news: NewsServer | None = None,
                 **kwargs: Any) -> subprocess.CompletedProcess | subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path), COLUMNS="200",
-               NEWSCONTEXT_FETCH_ALLOW_LOOPBACK="1", NEWSCONTEXT_FETCH_HOST_DELAY="0")
+               NEWSCONTEXT_FETCH_ALLOW_LOOPBACK="1", NEWSCONTEXT_FETCH_HOST_DELAY="0",
+               NEWSCONTEXT_CRAWL_IMAGES="0")  # see crawl_settings
     if news is not None:
         env |= {"NEWSCONTEXT_WAYBACK_CDX_URL": news.url("/cdx"),
                 "NEWSCONTEXT_WAYBACK_WEB_URL": news.url("/web")}
@@ -531,3 +534,25 @@ def test_event_media_decode_entities(tmp_path: Path, news: NewsServer) -> None:
         description, image = archive.event_media(event_with(archive, "suicide bomber").event)
     assert description == "Peshawar & Khyber"
     assert image == news.url("/i.jpg?a=1&b=2")
+
+
+def test_an_incremental_build_after_a_crawl_makes_the_new_source_pages(news: NewsServer,
+                                                                       tmp_path: Path) -> None:
+    """The robot builds after every crawl: the pages of the sources just archived (which the
+    event pages link to as "archived text") are made by the incremental build, as a full
+    build makes them."""
+    from test_build import site_files
+
+    stage_the_web(news)
+    with Archive(crawl_settings(news, tmp_path / "a.sqlite3", workers=1)) as archive:
+        archive.ingest_paths([write_day(news, tmp_path)])
+        site = tmp_path / "site"
+        archive.build(site, search=False)
+        assert not (site / "sources").exists()
+        archive.crawl()
+        report = archive.build(site, search=False)
+        assert not report.full
+        made = sorted(p.name for p in (site / "sources").glob("*.html"))
+        assert len(made) >= 5
+        archive.build(tmp_path / "clean", full=True, search=False)
+        assert site_files(site) == site_files(tmp_path / "clean")

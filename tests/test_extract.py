@@ -85,7 +85,8 @@ def test_to_json_has_the_archive_shape() -> None:
     result = extract(html, "http://www.somenews.com/a", "http://www.somenews.com/b")
     data = result.to_json()
     assert list(data) == ["url", "final_url", "og", "article", "status"]
-    assert list(data["og"]) == ["title", "description", "image", "site_name", "published"]
+    assert list(data["og"]) == ["title", "description", "image", "site_name", "published",
+                                "image_alt"]
     assert list(data["article"]) == ["title", "subtitle", "author", "published", "text"]
     assert data["url"] == "http://www.somenews.com/a"
     assert data["final_url"] == "http://www.somenews.com/b"

@@ -48,7 +48,8 @@ def test_ingest_real_days_and_export_contract(archive: Archive):
     assert report.revisions == len(list(WIKITEXT.glob("*.wiki"))) == 13
     lines = export_lines(archive)
     assert len(lines) == report.added > 200
-    keys = {"id", "date", "category", "stories", "text", "links", "sources", "removed"}
+    keys = {"id", "date", "category", "category_heading", "stories", "text", "links", "sources",
+            "removed"}
     assert all(set(line) == keys for line in lines)
     assert [(x["date"]) for x in lines] == sorted(x["date"] for x in lines)
     sohr = [x for x in lines if x["text"].startswith("The Syrian Observatory for Human Rights "
@@ -448,9 +449,11 @@ def _as_old_newscontext_left_it(new: Path, old: Path, removed_at: str) -> None:
     conn.execute("DELETE FROM main.meta")
     tables = [row[0] for row in conn.execute(
         "SELECT name FROM new.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-        "AND name NOT IN ('events', 'event_versions')")]
-    for table in tables:
-        conn.execute(f"INSERT INTO main.{table} SELECT * FROM new.{table}")
+        "AND name NOT IN ('events', 'event_versions') "
+        "AND name IN (SELECT name FROM main.sqlite_master)")]  # the old schema's tables
+    for table in tables:  # the old schema's columns (later ones added some)
+        names = ", ".join(row[1] for row in conn.execute(f"PRAGMA main.table_info({table})"))
+        conn.execute(f"INSERT INTO main.{table} ({names}) SELECT {names} FROM new.{table}")
     conn.execute(
         "INSERT INTO main.event_versions SELECT v.event_id, v.seq, v.revision_id, v.revid, "
         "CASE WHEN r.origin LIKE '%.wiki' THEN r.ingested_at ELSE v.timestamp END, v.date, "

@@ -63,11 +63,12 @@ def build_stamp(site: Path) -> str:
         manifest.close()
 
 
-def written_at(site: Path, stamp: str) -> set[str]:
-    """The manifest's rows for files the build with `stamp` wrote."""
+def written_at(site: Path, stamp: str, deleted: bool = False) -> set[str]:
+    """The manifest's rows for files the build with `stamp` wrote (or deleted)."""
     with sqlite3.connect(site / STATE_DIR / "manifest.sqlite3") as conn:
         return {row[0] for row in conn.execute(
-            "SELECT path FROM files WHERE changed_at = ?", (stamp,))}
+            "SELECT path FROM files WHERE changed_at = ? AND (sha256 = '') = ?",
+            (stamp, deleted))}
 
 
 def publish(site: Path, message: str = "update") -> tuple[list[str], str | None]:
@@ -148,13 +149,13 @@ def test_incremental_publish_commits_what_the_build_changed(copy: Path, monkeypa
     assert stamp == "2016-01-20T08:00:00Z"
     monkeypatch.setenv("NEWSCONTEXT_NOW", "2016-01-20T08:05:00Z")
     paths, second = publish(site, "2016-01-19: 1 reworded")
-    changed = written_at(site, stamp)
-    assert set(paths) == changed and 0 < len(changed) < len(tracked_before) / 3
+    changed, deleted = written_at(site, stamp), written_at(site, stamp, deleted=True)
+    assert set(paths) == changed | deleted and 0 < len(changed) < len(tracked_before) / 3
     assert second is not None and second != first
     assert git(site, "rev-parse", f"{second}^").strip() == first
     shown = in_commit(site, second)
     gone = tracked_before - on_disk(site)  # replaced search-index files
-    assert gone and all(p.startswith("pagefind/") for p in gone)
+    assert gone == deleted and all(p.startswith("pagefind/") for p in gone)
     assert {p for p, change in shown.items() if change != "D"} == changed
     assert {p for p, change in shown.items() if change == "D"} == gone
     assert any(p.startswith("news/2016/01/19/the-syrian-observatory-for-human-rights-says")
@@ -175,6 +176,35 @@ def test_incremental_publish_commits_what_the_build_changed(copy: Path, monkeypa
     assert len(git(site, "rev-list", "HEAD").split()) == 2
 
 
+def test_a_page_the_build_deleted_leaves_the_commit(copy: Path, monkeypatch):
+    """One of Pakistan's two mentions loses its link: a subject of one event has no page,
+    so the build deletes its pages, and the publish commits their deletion (and nothing
+    else goes)."""
+    site = copy / "site"
+    monkeypatch.setenv("NEWSCONTEXT_NOW", "2016-01-20T06:05:00Z")
+    publish(site)
+    with Archive(Settings(db=copy / "archive.sqlite3", workers=1)) as archive:
+        slug = archive.store.entity_slugs(["Pakistan"])["Pakistan"]
+        monkeypatch.setenv("NEWSCONTEXT_NOW", "2016-01-20T08:00:00Z")
+        revised = copy / "revised" / "2016-01-19.wiki"
+        revised.parent.mkdir()
+        revised.write_text(wikitext("2016-01-19").replace(
+            "near [[Peshawar]], [[Pakistan]].", "near [[Peshawar]], Pakistan."), encoding="utf-8")
+        archive.ingest_paths([revised])
+        archive.resolve()
+        archive.relate()
+        assert archive.build(site).deleted > 0
+    own = {p for p in git(site, "ls-files").splitlines() if p.startswith(f"entities/{slug}")}
+    assert f"entities/{slug}.html" in own
+    monkeypatch.setenv("NEWSCONTEXT_NOW", "2016-01-20T08:05:00Z")
+    _, commit = publish(site, "2016-01-19: 1 reworded")
+    shown = in_commit(site, commit)
+    assert own <= {p for p, change in shown.items() if change == "D"}
+    assert {p for p, change in shown.items() if change == "D"} - own <= {
+        p for p in shown if p.startswith("pagefind/")}
+    assert set(git(site, "ls-files").splitlines()) == on_disk(site)
+
+
 def test_mark_published_keeps_the_build_state(copy: Path, monkeypatch):
     site = copy / "site"
     manifest = Manifest(site)
@@ -193,7 +223,9 @@ def test_build_not_published_is_published_by_the_next_run(copy: Path, monkeypatc
     monkeypatch.setenv("NEWSCONTEXT_NOW", "2016-01-20T06:05:00Z")
     publish(site)
     reword_and_build(copy, monkeypatch, "2016-01-20T08:00:00Z")
-    changed = written_at(site, build_stamp(site))
+    written, deleted = written_at(site, build_stamp(site)), \
+        written_at(site, build_stamp(site), deleted=True)
+    changed = written | deleted
     # Killed before publishing: after listing the files, before recording them.
     monkeypatch.setenv("NEWSCONTEXT_NOW", "2016-01-20T08:01:00Z")
     listed, _ = files_to_publish(site)
@@ -205,7 +237,7 @@ def test_build_not_published_is_published_by_the_next_run(copy: Path, monkeypatc
     monkeypatch.setenv("NEWSCONTEXT_NOW", "2016-01-20T10:05:00Z")
     paths, commit = publish(site)
     assert set(paths) == changed and commit is not None
-    assert {p for p, change in in_commit(site, commit).items() if change != "D"} == changed
+    assert {p for p, change in in_commit(site, commit).items() if change != "D"} == written
     # Killed after the commit, before recording it: the next publish commits nothing new.
     reword_back = (copy / "revised" / "2016-01-19.wiki")
     reword_back.write_text(wikitext("2016-01-19"), encoding="utf-8")
@@ -233,8 +265,9 @@ def test_build_in_the_second_of_the_last_publish_is_published(copy: Path, monkey
     publish(site)
     reword_and_build(copy, monkeypatch, "2016-01-20T08:00:00Z")  # the same second
     changed = written_at(site, "2016-01-20T08:00:00Z")
+    deleted = written_at(site, "2016-01-20T08:00:00Z", deleted=True)
     paths, commit = publish(site)
-    assert commit is not None and set(paths) == changed
+    assert commit is not None and set(paths) == changed | deleted
     assert {p for p, change in in_commit(site, commit).items() if change != "D"} == changed
 
 
@@ -280,7 +313,8 @@ def test_lock_left_by_a_killed_git_does_not_block(copy: Path, monkeypatch, kind,
     assert not lock.exists()
     assert commit is not None and git(site, "rev-parse", "HEAD").strip() == commit
     assert git(site, "rev-parse", f"{commit}^").strip() == first
-    assert {p for p, change in in_commit(site, commit).items() if change != "D"} == set(paths)
+    assert {p for p, change in in_commit(site, commit).items() if change != "D"} == \
+        {p for p in paths if (site / p).is_file()}
     assert git(site, "rev-parse", "main").strip() == commit
     assert set(git(site, "ls-files").splitlines()) == on_disk(site)
 
@@ -324,16 +358,21 @@ def test_publish_command_gets_the_changed_paths(copy: Path, monkeypatch, tmp_pat
     publish(site)
     reword_and_build(copy, monkeypatch, "2016-01-20T08:00:00Z")
     changed = written_at(site, build_stamp(site))
+    deleted = written_at(site, build_stamp(site), deleted=True)
+    assert deleted, "the replaced search index's files"
     monkeypatch.setenv("NEWSCONTEXT_NOW", "2016-01-20T08:05:00Z")
     paths, stamp = files_to_publish(site)
     got, where = tmp_path / "got.txt", tmp_path / "where.txt"
     publish_command(f"cat > {shlex.quote(str(got))}; pwd > {shlex.quote(str(where))}",
                     site, paths, timeout=30)
     mark_published(site, stamp)
-    assert got.read_text().splitlines() == sorted(changed)
+    assert got.read_text().splitlines() == sorted(changed | deleted)
     assert Path(where.read_text().strip()).samefile(site)
-    # Each path names a file of the site (what an `rsync --files-from=-` needs).
-    assert all((site / line).is_file() for line in got.read_text().splitlines())
+    # Each path names a file of the site, or one the build deleted (what an `rsync
+    # --files-from=- --delete-missing-args` needs).
+    lines = got.read_text().splitlines()
+    assert {line for line in lines if (site / line).is_file()} == changed
+    assert {line for line in lines if not (site / line).exists()} == deleted
 
 
 def test_failing_publish_command_says_why_in_one_line(tmp_path: Path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 from dataclasses import dataclass, replace
@@ -14,6 +15,7 @@ from conftest import HTML_KIWICOPPLE, HTML_PARSE_API, WIKITEXT
 from jsonschema import Draft202012Validator
 from lxml import etree
 from markdown_it import MarkdownIt
+from PIL import Image
 
 from newscontext import Archive, Settings
 from newscontext.model import ArchivedEvent
@@ -27,6 +29,7 @@ from newscontext.site.pages import (
     EventPage,
     Page,
     Pages,
+    Picture,
     RedirectPage,
     Ref,
     SourceItem,
@@ -38,6 +41,7 @@ from newscontext.site.render import SiteInfo, markdown
 from newscontext.site.render import html as html_render
 from newscontext.site.render import json as json_render
 from newscontext.site.render import xml as xml_render
+from newscontext.sources.images import small_copy
 
 SCHEMA = (Path(__file__).parents[1] / "src" / "newscontext" / "site" / "schema"
           / "page.schema.json")
@@ -45,10 +49,13 @@ SITE = SiteInfo(url="https://news.example.org", generated="2026-01-01T00:00:00Z"
 SOHR = "The Syrian Observatory for Human Rights claims that scores of Syrian Army troops"
 JPOST = ("http://www.jpost.com/Breaking-News/"
          "Fighting-between-Syrian-army-Islamic-State-kills-scores-442009")
-CONTEXT = ["Deir ez-Zor", "Islamic State of Iraq and the Levant", "Syrian Army",
+# The event's links, "Islamic State of Iraq and the Levant" led by the shipped redirect table
+# to "Islamic State".
+CONTEXT = ["Deir ez-Zor", "Islamic State", "Syrian Army",
            "Syrian Civil War", "Syrian Observatory for Human Rights"]
 DESCRIPTION = "Fighting between Syrian army & Islamic State kills scores"
 IMAGE = "http://images.jpost.com/image/upload/f_auto,fl_lossy/t_Article2016_ControlFaceDetect/336000"
+HEADLINE = "Fighting between Syrian army, Islamic State kills scores"  # the picture's alt
 RENDERERS = {"html": html_render.render, "md": markdown.render, "json": json_render.render,
              "xml": xml_render.render}
 MD_LINK = re.compile(r"\]\(([^)\s]*(?:\([^)\s]*\)[^)\s]*)*)\)")
@@ -79,6 +86,12 @@ def _add_source_article(archive: Archive, url: str) -> str:
             (url, url, "Fighting between Syrian army, Islamic State kills scores",
              "Fighting between Syrian army &amp; Islamic State kills scores", IMAGE,
              "Fighting between Syrian army, Islamic State kills scores", text))
+        # and its picture, 1200 x 675 as the publisher serves it, kept as a small copy
+        photo = io.BytesIO()
+        Image.linear_gradient("L").resize((1200, 675)).convert("RGB").save(photo, "JPEG")
+        copy, size = small_copy(photo.getvalue(), 50_000_000)
+        archive.store.save_image(IMAGE, status="stored", at="2016-01-19T15:00:02Z",
+                                 width=size[0], height=size[1], copy=copy)
     return digest
 
 
@@ -98,6 +111,11 @@ def every_page(archive: Archive, pages: Pages) -> list[Page]:
     for i, key in enumerate(keys):
         out.append(pages.month(*key, months[key], keys[i - 1] if i else None,
                                keys[i + 1] if i + 1 < len(keys) else None))
+    years = sorted({year for year, _ in keys})
+    for i, year in enumerate(years):
+        counts = [pair for key in keys if key[0] == year for pair in months[key]]
+        out.append(pages.year(year, counts, years[i - 1] if i else None,
+                              years[i + 1] if i + 1 < len(years) else None))
     out += [pages.event(event_id) for event_id in sorted(pages.event_where)]
     for kind, names in (("story", pages.story_slug), ("entity", pages.entity_slug)):
         for name in sorted(names):
@@ -134,8 +152,14 @@ def md(page: Page) -> str:
     return markdown.render(page, SITE).decode("utf-8")
 
 
-def entity_link(title: str) -> str:
-    return f"[{title}](/entities/{urls.slugify(title)}.md)"
+def entity_link(title: str, pages: Pages) -> str:
+    """A subject as a Markdown page links it: its page, or (a subject of one event, with
+    no page) its Wikipedia article."""
+    path = pages.entity_ref(title).path
+    if "://" in path:
+        return markdown.link(title, path)
+    assert path == f"/entities/{urls.slugify(title)}"
+    return f"[{title}]({path}.md)"
 
 
 # -- the event page ------------------------------------------------------------------------
@@ -149,13 +173,14 @@ def test_event_page_follows_the_layout(built: Built):
     expected = [
         "### [2016-01-19](/news/2016/01/19/index.md) · Armed conflicts and attacks",
         "",
-        "##### [Syrian Civil War](/stories/syrian-civil-war.md)",
+        "##### [Syrian Civil War](/entities/syrian-civil-war.md)",  # its subject's page
         "",
         f"# {built.sohr.event.text}",
         "",
         DESCRIPTION,  # entities decoded (and `&` before no entity left as it is)
         "",
-        f"![Cover image]({IMAGE})",
+        f"![{HEADLINE}]({page.picture.path})\\",
+        "_Picture: Jerusalem Post_",
         "",
         "### Sources",
         "",
@@ -163,7 +188,7 @@ def test_event_page_follows_the_layout(built: Built):
         "",
         "### Context",
         "",
-        ", ".join(entity_link(t) for t in CONTEXT),
+        ", ".join(entity_link(t, built.pages) for t in CONTEXT),
         "",
         "### Related",
         "",
@@ -224,7 +249,7 @@ def test_changes_show_known_times_and_say_which_are_unknown(built: Built):
                                             "First wording.", "2. time unknown: Second wording."]
     html = html_render.render(timed, SITE).decode("utf-8")
     assert ('<li><a href="https://en.wikipedia.org/w/index.php?oldid=700000001"><time '
-            'datetime="2016-01-19T14:02:00Z">2016-01-19 14:02 UTC</time></a>, first version: '
+            'datetime="2016-01-19T14:02:00Z">19 January 2016, 14:02 UTC</time></a>, first version: '
             'First wording.</li>\n<li>time unknown: Second wording.</li>') in html
     data = json.loads(json_render.render(timed, SITE))
     assert [c["at"] for c in data["changes"]] == ["2016-01-19T14:02:00Z", None]
@@ -252,7 +277,7 @@ def test_removed_and_moved_event_says_so(built: Built):
     html = html_render.render(replace(page, removed=True, removed_at="2016-01-20T09:41:00Z"),
                               SITE).decode("utf-8")
     assert ('<p>The portal dropped this event on <time datetime="2016-01-20T09:41:00Z">'
-            "2016-01-20 09:41 UTC</time>; the archive keeps it as it was.</p>") in html
+            "20 January 2016, 09:41 UTC</time>; the archive keeps it as it was.</p>") in html
     data = json.loads(json_render.render(unknown, SITE))
     assert data["removed"] is True and data["removed_at"] is None
     assert "dropped" not in html_render.render(page, SITE).decode("utf-8")
@@ -262,7 +287,8 @@ def test_story_chain_and_empty_sections(built: Built):
     page = built.pages.event(built.sohr.id)
     bare = replace(page, stories=[Ref("Syrian Civil War", "/stories/syrian-civil-war"),
                                   Ref("Deir ez-Zor offensive", "/stories/deir-ez-zor-offensive")],
-                   description=None, image=None, context=[], related=[], category=None)
+                   description=None, image=None, picture=None, context=[], related=[],
+                   category=None)
     text = md(bare)
     assert text.startswith("### [2016-01-19](/news/2016/01/19/index.md)\n\n##### "
                            "[Syrian Civil War](/stories/syrian-civil-war.md) › "
@@ -292,7 +318,7 @@ def test_day_page_groups_events_by_category_in_portal_order(built: Built):
     assert len(titles) == len(events)
     assert titles[0].startswith(f"### [{markdown.escape(events[0].event.text)}](/news/2016/01/19/")
     block = text.split(f"### [{built.sohr.event.text}]", 1)[1].split("\n### ", 1)[0]
-    assert "\n\n[Syrian Civil War](/stories/syrian-civil-war.md)\n\n" in block
+    assert "\n\n[Syrian Civil War](/entities/syrian-civil-war.md)\n\n" in block
     assert block.rstrip().endswith(DESCRIPTION)  # a description replaces the context line
     other = next(g.events[0] for g in page.groups if not g.events[0].description)
     assert f"_Context: {markdown.refs(other.context)}_" in text
@@ -307,13 +333,27 @@ def test_front_page_shows_the_newest_days(built: Built):
 
 
 def test_timeline_page(built: Built):
+    """The 2026 Iran war heads events (their story heading is its link) and is mentioned in
+    another: one subject page lists both, those it heads marked as such; its story has no
+    page of its own."""
+    name = "2026 Iran war"
+    assert not [p for p in built.every if isinstance(p, TimelinePage)
+                and p.name == name and p.timeline == "story"]
     page = next(p for p in built.every if isinstance(p, TimelinePage)
-                and p.name == "Syrian Civil War" and p.timeline == "story")
+                and p.name == name and p.timeline == "entity" and p.page is None)
+    assert (page.total, page.total_headed) == (26, 25)
     text = md(page)
-    assert text.startswith("# Syrian Civil War\n\nStory: Syrian Civil War · 9 events · "
-                           "[Wikipedia article](https://en.wikipedia.org/wiki/Syrian_Civil_War)")
-    assert ("[RSS](/stories/syrian-civil-war/feed.xml) · "
-            "[Atom](/stories/syrian-civil-war/feed.atom)") in text
+    assert text.startswith(f"# {name}\n\nSubject: {name} · 26 events, 25 as the story · "
+                           "[Wikipedia article](https://en.wikipedia.org/wiki/2026_Iran_war)")
+    assert ("[RSS](/entities/2026-iran-war/feed.xml) · "
+            "[Atom](/entities/2026-iran-war/feed.atom)") in text
+    assert text.count(" · _story_\n") == len(page.headed) == 25
+    html = RENDERERS["html"](page, SITE).decode()
+    assert html.count('data-role="story"') == 25 and html.count('data-role="mention"') == 1
+    assert 'id="role-story"' in html  # the filter, both kinds being listed
+    page = next(p for p in built.every if isinstance(p, TimelinePage)
+                and p.name == "Syrian Civil War" and p.timeline == "entity" and p.page is None)
+    text = md(page)
     assert "```text\n2016-01-11 " in text  # the weekly chart
     dated = re.findall(r"\n\[(\d{4}-\d\d-\d\d)\]\(/news/", text)
     assert dated == sorted(dated, reverse=True) and len(dated) == len(page.events)
@@ -340,19 +380,21 @@ def test_timeline_pages_hold_every_event_once(built: Built, monkeypatch):
     monkeypatch.setattr("newscontext.site.pages.PAGE_SIZE", 4)
     pages = Pages(built.archive.store, built.archive.settings)
     name = "Syrian Civil War"
-    everything = [i for i, *_ in pages.story_events(name)]  # newest first
-    assert len(everything) == 9
-    assert pages.timeline_pages("story", name) == [None, 1, 2, 3]
-    main = pages.timeline("story", name)
-    numbered = [pages.timeline("story", name, n) for n in (1, 2, 3)]
+    everything = [i for i, *_ in pages.timeline_events("entity", name)]  # newest first
+    total = len(everything)
+    count = -(-total // 4)
+    assert count >= 3
+    assert pages.timeline_pages("entity", name) == [None, *range(1, count + 1)]
+    main = pages.timeline("entity", name)
+    numbered = [pages.timeline("entity", name, n) for n in range(1, count + 1)]
     assert [e.id for e in main.events] == everything[:4]
-    assert [len(p.events) for p in numbered] == [4, 4, 1]
+    assert [len(p.events) for p in numbered] == [4] * (count - 1) + [total - 4 * (count - 1)]
     assert [e.id for p in reversed(numbered) for e in p.events] == everything
-    assert numbered[0].title == f"{name} (page 1 of 3)"
-    assert numbered[0].path == "/stories/syrian-civil-war/page/1"
+    assert numbered[0].title == f"{name} (page 1 of {count})"
+    assert numbered[0].path == "/entities/syrian-civil-war/page/1"
     assert [r.path for r in main.pages] == [p.path for p in numbered]
-    assert main.weekly == numbered[2].weekly and sum(main.weekly) == 9  # shared: whole story
-    again = Pages(built.archive.store, built.archive.settings).timeline("story", name, 2)
+    assert main.weekly == numbered[-1].weekly and sum(main.weekly) == total  # shared
+    again = Pages(built.archive.store, built.archive.settings).timeline("entity", name, 2)
     assert again == numbered[1]  # the same page whatever was made before it
 
 
@@ -392,6 +434,105 @@ def test_source_page_shows_an_excerpt_unless_full_text_is_published(built: Built
     assert "### Excerpt" not in full
 
 
+def test_source_page_decodes_its_summary_shows_its_picture_and_keeps_paragraphs(built: Built):
+    """The article's og:description was escaped twice by its publisher (`&amp;`): shown as
+    `&`, not `&amp;`; its picture is an image, not a bare URL; the excerpt keeps the
+    article's paragraphs."""
+    page = next(p for p in built.every if isinstance(p, SourcePage))
+    assert page.og_description == DESCRIPTION
+    html = html_render.render(page, SITE).decode("utf-8")
+    assert f"<dd>{DESCRIPTION.replace('&', '&amp;')}</dd>" in html
+    assert "&amp;amp;" not in html
+    figure = html[html.index('<figure class="cover">') : html.index("</figure>")]
+    assert page.picture.path.startswith("/media/") and page.picture.original == IMAGE
+    assert (f'<img src="{page.picture.path}" width="640" height="360" alt="{HEADLINE}" '
+            'loading="lazy" decoding="async">') in figure  # the archive's copy, sized
+    assert "<figcaption>Picture: Jerusalem Post</figcaption>" in figure
+    assert f">{IMAGE}</a>" not in html  # not a bare address
+    quote = html[html.index("<blockquote") : html.index("</blockquote>")]
+    assert quote.count("<p>") == 10  # 80 words of the fixture's 8-word paragraphs
+    assert quote.count("<p>Scores killed as fighting rages near Deir ez-Zor.</p>") == 9
+    assert "Deir ez-Zor. …</p>" in quote
+    assert page.excerpt.count("\n\n") == 9
+    text = md(page)
+    assert ("### Excerpt\n\nScores killed as fighting rages near Deir ez-Zor.\n\n"
+            "Scores killed") in text
+    data = json.loads(json_render.render(page, SITE))
+    assert data["og_description"] == DESCRIPTION
+
+
+def test_excerpt_keeps_paragraphs_and_stops_at_the_word_limit():
+    from newscontext.site.pages import _excerpt
+
+    assert _excerpt("One two.\n\nThree four five.\n\nSix.", 4) == "One two.\n\nThree four …"
+    assert _excerpt("One two.\n\nThree four.", 4) == "One two.\n\nThree four."
+    assert _excerpt("One two.\n\nThree four.\n\nFive.", 4) == "One two.\n\nThree four. …"
+    assert _excerpt("Line one.\nLine two.", 80) == "Line one.\n\nLine two."
+    assert _excerpt("", 80) == ""
+
+
+def test_event_page_title_names_the_site_however_long_the_event(built: Built):
+    page = built.pages.event(built.sohr.id)
+    assert len(page.title) > html_render.TITLE_CHARS
+    html = html_render.render(page, SITE).decode("utf-8")
+    title = re.search(r"<title>(.*)</title>", html).group(1)
+    assert title.endswith("… – newscontext") and len(title) <= html_render.TITLE_CHARS
+    assert title.startswith(SOHR)
+    short = html_render.render(replace(page, title="Short."), SITE).decode("utf-8")
+    assert "<title>Short. – newscontext</title>" in short
+
+
+def test_dates_read_the_same_on_every_page_with_the_machine_date_beside(built: Built):
+    """One style for dates in HTML (Tuesday 19 January 2016 for a page's own day, 16 January
+    2016 in lines), the ISO date in each `<time datetime>`."""
+    page = built.pages.event(built.sohr.id)
+    html = html_render.render(page, SITE).decode("utf-8")
+    meta = html[html.index('<p class="meta">') : html.index("</p>", html.index('class="meta"'))]
+    assert re.search(r'<time datetime="2016-01-19"[^>]*>Tuesday 19 January 2016</time>', meta)
+    related = html[html.index('<ol class="related">') :]
+    assert '<time datetime="2016-01-16">16 January 2016</time>' in related
+    assert ">2016-01-" not in html  # no ISO date shown as text
+    day = next(p for p in built.every if p.kind == "day" and p.date == date(2016, 1, 19))
+    html = html_render.render(day, SITE).decode("utf-8")
+    assert '<h1><time datetime="2016-01-19">Tuesday 19 January 2016</time></h1>' in html
+    assert '<time datetime="2016-01-18">18 January 2016</time>' in html  # previous day
+    assert ">2016-01-" not in html
+    front = next(p for p in built.every if p.kind == "front")
+    html = html_render.render(front, SITE).decode("utf-8")
+    first = front.days[0].date
+    assert (f'<time datetime="{first.isoformat()}">{html_render.weekday_date(first)}</time>'
+            in html)
+
+
+def test_month_page_is_a_calendar_not_numbered_items(built: Built):
+    """An ordered list numbered its items 1, 2, 3 beside the dates, reading like days of the
+    month that they are not: the month is a calendar, each day with events a link naming its
+    date and count, the other days plain numbers."""
+    month = next(p for p in built.every if p.kind == "month" and (p.year, p.month) == (2016, 1))
+    html = html_render.render(month, SITE).decode("utf-8")
+    main = html[html.index("<main") : html.index("</main>")]
+    assert "<ol" not in main
+    table = main[main.index('<table class="calendar">') : main.index("</table>")]
+    assert "<caption>January 2016: 103 events on 7 days</caption>" in table
+    assert table.count('<th scope="col">') == 7 and '<abbr title="Monday">Mon</abbr>' in table
+    assert table.count("<a href=") == len(month.days) == 7
+    assert ('<a href="/news/2016/01/13/index.html" aria-label="Wednesday 13 January 2016: 14 '
+            'events"><span class="d">13</span><span class="n">14</span></a>') in table
+    assert '<td><span class="d">12</span></td>' in table  # no events: no link
+    assert table.count("<tr>") == 1 + 5  # the weekdays, and 4 January .. 31 January: 5 weeks
+
+
+def test_not_found_page_has_the_sites_header_and_footer():
+    from newscontext.site.notfound import not_found_html
+
+    html = not_found_html().decode("utf-8")
+    assert '<header class="site">' in html and '<footer class="site">' in html
+    assert '<nav aria-label="Site">' in html and "<h1>Not found</h1>" in html
+    assert '<meta name="robots" content="noindex">' in html
+    assert 'rel="canonical"' not in html and ".json" not in html  # it names no address
+    assert "<title>Not found – newscontext</title>" in html
+
+
 def test_about_and_redirect_pages(built: Built):
     about = md(next(p for p in built.every if isinstance(p, AboutPage)))
     for needle in ("`.json`", "schema_version", "[RSS 2.0](/feed.xml)", "sitemap",
@@ -407,7 +548,7 @@ def test_about_and_redirect_pages(built: Built):
 
 def test_fixture_build_has_every_kind(built: Built):
     kinds = {p.kind for p in built.every}
-    assert kinds == {"about", "front", "day", "month", "event", "timeline", "source",
+    assert kinds == {"about", "front", "day", "month", "year", "event", "timeline", "source",
                      "redirect"}
 
 
@@ -440,7 +581,8 @@ def test_full_build_plans_pages_by_the_newest_event_they_list(built: Built):
         if job[0] == "feed" and job[1] != "root":  # right after its timeline's main page
             assert jobs[n - 1] == (job[1], job[2], None)
     assert {job[1] for job in jobs if job[0] == "entity"} == \
-        {name for name in store.entity_event_counts() if name in built.pages.entity_slug}
+        {name for name, n in store.entity_event_counts().items()
+         if n >= built.archive.settings.subject_min_events and name in built.pages.entity_slug}
     assert {job[1] for job in jobs if job[0] == "day"} == set(plan.days)
     assert any(job[0] in ("story", "entity") and job[2] for job in jobs), \
         "the sample has timelines of several pages, planned apart"
@@ -448,7 +590,7 @@ def test_full_build_plans_pages_by_the_newest_event_they_list(built: Built):
 
 def test_markdown_links_and_whitespace(built: Built):
     prefixes = ("/news/", "/stories/", "/entities/", "/sources/", "/index.md", "/about.md",
-                "/feed.")
+                "/feed.", "/media/")
     for page in built.every:
         text = md(page)
         assert text.endswith("\n") and not text.endswith("\n\n"), page.path
@@ -459,7 +601,8 @@ def test_markdown_links_and_whitespace(built: Built):
                 continue
             assert target.startswith(prefixes), (page.path, target)
             last = target.rsplit("/", 1)[-1]
-            assert target.endswith(".md") or last.startswith("feed."), (page.path, target)
+            assert (target.endswith(".md") or last.startswith("feed.")
+                    or re.fullmatch(r"/media/[0-9a-f]{64}\.webp", target)), (page.path, target)
             assert "//" not in target
 
 
@@ -577,7 +720,8 @@ NASTY = "Police say <script>alert(1)</script> was *stars* and [x](y) & _more_ `c
 
 def _nasty_page() -> EventPage:
     item = EventItem(id="x", path="/news/2016/01/19/police", date=date(2016, 1, 19),
-                     title=NASTY, category="Law & <crime>", stories=[], description=None,
+                     title=NASTY, category="Law & <crime>", category_heading="Law & <crime>",
+                     stories=[], description=None,
                      context=[Ref("*Bold* [entity]", "/entities/bold")], removed=False)
     return EventPage(
         path=item.path, title=NASTY, id="x", date=item.date,
@@ -585,6 +729,8 @@ def _nasty_page() -> EventPage:
         stories=[Ref("Story <b>", "/stories/story")], text=NASTY,
         description="1. <img src=x onerror=alert(1)> - also\n# not a heading",
         image="http://example.com/a b.jpg",
+        picture=Picture("http://example.com/a b.jpg", None, None, "Cover image", None,
+                        "http://example.com/a b.jpg"),
         sources=[SourceItem("[Evil](javascript:alert(1))", "javascript:alert(1)", None),
                  SourceItem("BBC", "https://www.bbc.com/news/a_(b)", None)],
         context=item.context,

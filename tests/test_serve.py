@@ -48,7 +48,7 @@ def newscontext(*args: str | Path, db: Path, **kwargs) -> subprocess.CompletedPr
 class Built:
     db: Path
     out: Path
-    story: str  # a story's slug
+    story: str  # a subject's slug (a story heading that is one link: its page is the subject's)
     first: str  # the CLI's build report lines
     second: str
 
@@ -74,7 +74,7 @@ def built(tmp_path_factory) -> Built:
     second = newscontext("build", out, "--no-search", db=db)
     assert second.returncode == 0, second.stderr
     with Archive(Settings(db=db)) as archive:
-        story = archive.store.story_slugs()["Syrian Civil War"]  # slugs come with a build
+        story = archive.store.entity_slugs()["Syrian Civil War"]  # slugs come with a build
     return Built(db, out, story, first.stderr, second.stderr)
 
 
@@ -153,12 +153,15 @@ def test_content_types(client: httpx.Client, built: Built, path: str, content_ty
 
 
 def test_timeline_feeds_are_rss_and_atom(client: httpx.Client, built: Built):
-    rss = client.get(f"/stories/{built.story}/feed.xml")
-    atom = client.get(f"/stories/{built.story}/feed.atom")
+    rss = client.get(f"/entities/{built.story}/feed.xml")
+    atom = client.get(f"/entities/{built.story}/feed.atom")
     assert rss.headers["content-type"] == "application/rss+xml" and b"<rss" in rss.content
     assert atom.headers["content-type"] == "application/atom+xml" and b"<feed" in atom.content
-    page = client.get(f"/stories/{built.story}.json")
+    page = client.get(f"/entities/{built.story}.json")
     assert page.headers["content-type"] == "application/json"
+    moved = client.get("/stories/syrian-civil-war.json")  # the story's address: its subject's
+    assert moved.status_code == 301
+    assert moved.headers["location"].endswith(f"/entities/{built.story}.json")
 
 
 @pytest.mark.parametrize(("path", "file"), [
@@ -205,6 +208,44 @@ def test_unknown_paths_are_404(client: httpx.Client, path: str):
     assert response.status_code == 404
     assert response.headers["content-type"] == HTML
     assert "Not found" in response.text
+
+
+def test_a_page_path_with_a_trailing_slash_finds_the_page(client: httpx.Client, built: Built):
+    """`/entities/<slug>/` (as readers and other sites write it) is a 301 to the page."""
+    page = sorted((built.out / "entities").glob("*.html"))[0]
+    path = "/" + page.relative_to(built.out).as_posix().removesuffix(".html")
+    response = client.get(f"{path}/?from=x")
+    assert response.status_code == 301
+    assert response.headers["location"] == f"{path}.html?from=x"
+    followed = client.get(response.headers["location"])
+    assert followed.status_code == 200 and followed.content == page.read_bytes()
+    for folder in ("/about/", "/news/2016/01/19/index/"):
+        response = client.get(folder)
+        assert response.status_code == 301 and response.headers["location"] == \
+            folder.rstrip("/") + ".html"
+    # A file named as a folder, and a path below a page, are not pages with a slash.
+    for ext in (".html", ".md", ".json"):
+        assert client.get(f"{path}{ext}/").status_code == 404
+    assert client.get(f"{path}/x/").status_code == 404
+
+
+def test_not_found_is_a_page_of_the_site(client: httpx.Client, built: Built):
+    """The 404 page has the site's header, navigation and footer: written by the build as
+    /404.html, and answered by `serve` for a folder built before there was one."""
+    written = (built.out / "404.html").read_bytes()
+    response = client.get("/stories/no-such-story")
+    assert response.status_code == 404 and response.content == written
+    for html in (response.text, serve.NOT_FOUND.decode()):
+        assert '<header class="site">' in html and '<footer class="site">' in html
+        assert '<nav aria-label="Site">' in html and "<h1>Not found</h1>" in html
+        assert 'href="/index.html"' in html and 'href="/search.html"' in html
+    assert "404.html" not in (built.out / "sitemap.xml").read_text()
+    bare = built.out.parent / "older-site"
+    bare.mkdir(exist_ok=True)
+    (bare / "index.html").write_text("<!DOCTYPE html><title>x</title>")
+    with running(bare) as served:
+        response = httpx.get(served.url + "/missing", timeout=10)
+    assert response.status_code == 404 and response.content == serve.NOT_FOUND
 
 
 def test_cli_serve_prints_its_url_and_serves(built: Built):

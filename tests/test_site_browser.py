@@ -28,10 +28,12 @@ from conftest import HTML_KIWICOPPLE, HTML_PARSE_API, WIKITEXT
 
 from newscontext import Archive, Settings
 from newscontext.site import urls
+from newscontext.site.notfound import not_found_html
 from newscontext.site.pages import (
     Change,
     EventPage,
     Pages,
+    Picture,
     RedirectPage,
     Ref,
     SourceItem,
@@ -47,7 +49,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-sync"]
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 SOHR = "The Syrian Observatory for Human Rights claims that scores of Syrian Army troops"
-ENTITY = "Islamic State of Iraq and the Levant"
+ENTITY = "Islamic State"  # "Islamic State of Iraq and the Levant" is a redirect to it
 SITE = SiteInfo(url="https://news.example.org", generated="2026-01-01T00:00:00Z")
 SCRIPT = '<script>window.pwned = 1</script>'
 PHONE = {"width": 390, "height": 844}
@@ -129,13 +131,20 @@ def site(tmp_path_factory) -> Served:
     (sohr,) = [a.id for a in archive.events() if a.event.text.startswith(SOHR)]
     seed = pages.event(sohr)
     paths = {"front": urls.FRONT, "about": urls.ABOUT, "day": seed.day.path, "event": seed.path,
-             "entity": pages.timeline("entity", ENTITY).path}
+             "entity": pages.timeline("entity", ENTITY).path,
+             "month": urls.month_path(seed.date.year, seed.date.month),
+             "year": urls.year_path(seed.date.year), "404": urls.NOT_FOUND,
+             "search": urls.SEARCH}
+    paths["story"] = next(  # a heading of several links: a story with a page of its own
+        urls.story_path(pages.story_slug[name]) for name in sorted(pages.story_slug)
+        if name not in pages.story_subject and pages.timeline_pages("story", name))
     for name, page in _hand_made(seed).items():
         paths[name] = page.path
         target = root / urls.file_for(page.path, "html")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(html_render.render(page, SITE))
     (root / "static" / "test-cover.svg").write_text(COVER)
+    (root / "404.html").write_bytes(not_found_html())  # what `Archive.build` adds
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -161,11 +170,16 @@ def _hand_made(seed: EventPage) -> dict[str, Any]:
         final_url=seed.sources[0].url + "?page=1", outlet="Jerusalem Post",
         fetch_status="ok", fetched_at="2026-03-01T10:00:00Z", og_title="Fighting kills scores",
         og_description="Dozens killed near Deir ez-Zor, the monitor says.",
-        og_site_name="The Jerusalem Post | JPost.com", article_title="Fighting between "
+        og_site_name="The Jerusalem Post | JPost.com", og_image="/static/test-cover.svg",
+        picture=Picture("/static/test-cover.svg", 1200, 630, "Picture shared with the "
+                        "article: soldiers near Deir ez-Zor", "Jerusalem Post",
+                        "https://images.jpost.com/cover.jpg"),
+        article_title="Fighting between "
         "Syrian army and Islamic State kills scores", subtitle="Monitor says the fiercest "
         "battles were near Deir ez-Zor", author="Reuters", published="2016-01-19T12:00:00Z",
         article_status="complete",
-        excerpt=" ".join(["Scores of Syrian army troops have been killed."] * 8) + " …",
+        excerpt=" ".join(["Scores of Syrian army troops have been killed."] * 4) + "\n\n"
+        + " ".join(["The monitor says the fiercest battles were near the city."] * 3) + " …",
         cited_by=[Ref(seed.title, seed.path)],
     )
     full = replace(
@@ -173,6 +187,8 @@ def _hand_made(seed: EventPage) -> dict[str, Any]:
         description="Dozens of soldiers were killed in three days of fighting around the "
                     "besieged city, a monitoring group said on Tuesday.",
         image="/static/test-cover.svg",
+        picture=Picture("/static/test-cover.svg", 1200, 630, "Soldiers near Deir ez-Zor",
+                        "Jerusalem Post", "https://images.jpost.com/cover.jpg"),
         sources=[SourceItem(s.name, s.url, Ref("archived text", source.path))
                  for s in seed.sources] + [SourceItem("BBC", "https://www.bbc.com/news/x", None)],
         stories=[Ref("Syrian Civil War", "/stories/syrian-civil-war"),
@@ -323,12 +339,37 @@ def test_event_with_everything(browser, site: Served):
     assert main.locator("ol.sources > li").count() == 2  # the picture is not a source
     assert "archived text" in main.locator("ol.sources > li").first.inner_text()
     changes = main.locator("ol.changes > li").all_inner_texts()
-    assert changes[0].startswith("2016-01-19 14:02 UTC, first version: ")
+    assert changes[0].startswith("19 January 2016, 14:02 UTC, first version: ")
     assert changes[2].startswith("time unknown: ") and "many" in changes[2]
     notice = main.locator(".notice").inner_text()
-    assert "dropped this event on 2016-01-22 08:00 UTC" in notice and "moved" in notice
+    assert "dropped this event on 22 January 2016, 08:00 UTC" in notice and "moved" in notice
     assert main.locator(".stories a").all_inner_texts() == ["Syrian Civil War",
                                                             "Deir ez-Zor offensive"]
+    close(result)
+
+
+def test_source_page_shows_its_picture_and_paragraphs(browser, site: Served):
+    result = visit(browser, site, site.url("source"))
+    main = result.page.locator("main")
+    image = main.locator("figure.cover img")
+    assert image.get_attribute("alt").startswith("Picture shared with the article")
+    assert image.evaluate("img => img.complete && img.naturalWidth > 0")
+    assert main.locator("figure.cover figcaption").inner_text() == "Picture: Jerusalem Post"
+    assert "test-cover.svg" not in main.locator("dl.facts").inner_text()  # no bare address
+    assert main.locator("blockquote p").count() == 2
+    assert result.problems == []
+    close(result)
+
+
+def test_not_found_page_has_header_navigation_and_footer(browser, site: Served):
+    result = visit(browser, site, site.base + "/404.html")
+    page = result.page
+    assert result.problems == [] and result.outside == []
+    for role in ("banner", "navigation", "main", "contentinfo"):
+        assert page.get_by_role(role).count() >= 1, role
+    assert page.locator("h1").inner_text() == "Not found"
+    assert page.title() == "Not found – newscontext"
+    assert page.locator("header a", has_text="Front page").get_attribute("href") == "/index.html"
     close(result)
 
 
@@ -454,3 +495,199 @@ def test_screenshots(browser, site: Served, name: str):
 def _fresh_screenshots():
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)
     yield
+
+
+# -- browsing: the front page, calendars, search ---------------------------------------------
+
+FRONT_HEIGHT = {1280: 5_000, 390: 9_000}  # px; 14,170 and 22,393 before it was made compact
+
+
+@pytest.mark.parametrize("width", FRONT_HEIGHT)
+def test_front_page_shows_three_days_in_a_few_screens(browser, site: Served, width: int):
+    """Every event of the three newest days, each a headline with its story, on a page a
+    few screens high (it was 14,170 px at 1280 and 22,393 at 390)."""
+    result = visit(browser, site, site.url("front"), {"width": width, "height": 900})
+    page = result.page
+    front = site.pages.front([(d, (None, None)) for d in site.pages.store.days()[:-4:-1]])
+    events = [e for day in front.days for group in day.groups for e in group.events]
+    items = page.locator("li.front-item")
+    assert items.count() == len(events) > 60
+    assert items.locator(".title a").all_inner_texts()[:3] == [e.title for e in events[:3]]
+    with_story = [e for e in events if e.stories]
+    assert page.locator("li.front-item .kicker a").count() == len(with_story) > 0
+    assert page.locator("li.front-item .kicker a").first.inner_text() == \
+        with_story[0].stories[-1].title  # the innermost story, as the event page's last
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert 900 < height <= FRONT_HEIGHT[width]
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    years = page.locator("#archive + ul a").all_inner_texts()
+    assert years == ["2026", "2025", "2021", "2019", "2017", "2016"]
+    assert result.problems == []
+    close(result)
+
+
+def test_front_page_item_shows_picture_and_description(site: Served):
+    """A source's cover picture (small, credited) and description, when it has them."""
+    front = site.pages.front([(d, (None, None)) for d in site.pages.store.days()[-1:]])
+    item = replace(front.days[0].groups[0].events[0], description="A description " * 30,
+                   picture=Picture("/static/test-cover.svg", 1200, 630, "Soldiers",
+                                   "Jerusalem Post", "https://images.example/x.jpg"))
+    front.days[0].groups[0].events[0] = item
+    html = html_render.render(front, SITE).decode("utf-8")
+    start = html.index('<li class="event front-item">')
+    one = html[start : html.index("</li>", start)]
+    assert '<img src="/static/test-cover.svg" width="1200" height="630" alt="Soldiers"' in one
+    assert "<figcaption>Picture: Jerusalem Post</figcaption>" in one
+    description = one[one.index('<p class="description">') :]
+    assert description.endswith(" A…</p>") and len(description) < 240  # cut at a word
+
+
+def test_day_pages_link_the_days_before_and_after(browser, site: Served):
+    result = visit(browser, site, site.url("day"))
+    page = result.page
+    assert page.locator('nav.pager a[rel="prev"]').get_attribute("href") == \
+        "/news/2016/01/18/index.html"
+    nxt = page.locator('nav.pager a[rel="next"]').get_attribute("href")
+    assert re.fullmatch(r"/news/\d{4}/\d{2}/\d{2}/index\.html", nxt) and nxt > "/news/2016/01/19"
+    assert status(site.base + nxt) == 200
+    close(result)
+
+
+def _tab_through(page, stops: int) -> list[dict[str, Any]]:
+    """Press Tab `stops` times from the top; what each stop focused."""
+    found = []
+    for _ in range(stops):
+        page.keyboard.press("Tab")
+        found.append(page.evaluate("""() => { const el = document.activeElement;
+            const style = getComputedStyle(el);
+            return {href: el.getAttribute('href'), inCalendar: !!el.closest('table.calendar'),
+                    outline: style.outlineStyle, width: parseFloat(style.outlineWidth)}; }"""))
+    return found
+
+
+@pytest.mark.parametrize("name", ["month", "year"])
+def test_calendar_days_are_reached_by_keyboard_in_date_order(browser, site: Served, name: str):
+    result = visit(browser, site, site.url(name))
+    page = result.page
+    links = page.eval_on_selector_all("table.calendar a",
+                                      "els => els.map(e => e.getAttribute('href'))")
+    assert len(links) == 7 and links == sorted(links)  # 13 to 19 January 2016
+    stops = _tab_through(page, 40)
+    reached = [stop["href"] for stop in stops if stop["inCalendar"]]
+    assert reached[: len(links)] == links  # each day link, in order, none skipped
+    assert all(stop["outline"] == "solid" and stop["width"] >= 2
+               for stop in stops if stop["inCalendar"])  # focus is visible
+    # a calendar is a real table: caption, weekday headers, each day with events a link
+    table = page.locator("table.calendar").first
+    assert table.locator("caption").count() == 1
+    assert table.locator("thead th").count() == 7
+    label = page.locator("table.calendar a").first.get_attribute("aria-label")
+    assert label == "Wednesday 13 January 2016: 14 events"
+    close(result)
+
+
+def test_any_date_is_two_links_away_from_the_header(browser, site: Served):
+    """The header's "Dates" leads to the years (on the front page); a year's calendars lead
+    to its days. No script and no form needed."""
+    result = visit(browser, site, site.url("event"))
+    page = result.page
+    page.locator("header nav a", has_text="Dates").click()
+    page.wait_for_url(site.base + "/index.html#archive")
+    page.locator("#archive + ul a", has_text="2016").click()
+    page.wait_for_url(site.base + "/news/2016/index.html")
+    assert page.locator("h1").inner_text() == "2016"
+    assert page.locator("section.month-cal").count() == 12
+    page.locator("table.calendar a", has_text="19").click()
+    page.wait_for_url(site.base + "/news/2016/01/19/index.html")
+    assert result.problems == []
+    close(result)
+
+
+# Subjects above events: Pagefind ranks by term frequency and title matches, so a long
+# sentence full of "Iranian", "Iran's" outranks the page named "Iran". The search page asks
+# Pagefind to favour whole-word matches in the indexed text (static/search.js uses this).
+PAGEFIND_RANKING = {"termSimilarity": 10, "metaWeights": {"title": 0}}
+
+
+@pytest.fixture(scope="module")
+def indexed(site: Served) -> Served:
+    """The served site with its Pagefind index and search page, as `build` makes them."""
+    from newscontext.site.render.search import SEARCH_PAGE, run_pagefind, search_page_html
+
+    run_pagefind(site.root, site.root / "pagefind")
+    (site.root / SEARCH_PAGE).write_bytes(search_page_html(Settings(site_url=SITE.url)))
+    return site
+
+
+SEARCH = """async ([words, options, filters]) => {
+  const pagefind = await import('/pagefind/pagefind.js');
+  if (options) await pagefind.options(options);
+  const found = await pagefind.search(words, filters ? {filters} : {});
+  const data = await Promise.all(found.results.slice(0, 10).map(r => r.data()));
+  return {count: found.results.length, filters: await pagefind.filters(),
+          results: data.map(d => ({url: d.url, content: d.content, excerpt: d.excerpt,
+                                   filters: d.filters, meta: d.meta}))};
+}"""
+
+
+def test_search_finds_the_subject_first_from_its_sentence_only(browser, indexed: Served):
+    result = visit(browser, indexed, indexed.base + "/about.html")
+    page = result.page
+    iran = page.evaluate(SEARCH, ["Iran", {"ranking": PAGEFIND_RANKING}, None])
+    assert iran["results"][0]["url"] == "/entities/iran.html"
+    assert iran["results"][0]["meta"]["kind"] == "subject"
+    plain = page.evaluate(SEARCH, ["Islamic State", None, None])
+    assert plain["results"][0]["url"] == "/entities/islamic-state.html"  # weighted name
+    # An event's indexed text is its sentence (and description): not its story, context,
+    # sources or related events, which are its filters.
+    seed = page.evaluate(SEARCH, ["Syrian Observatory scores Deir", None, None])
+    event = next(r for r in seed["results"] if r["url"] == html_render.link(indexed.paths["event"]))
+    assert event["content"].startswith(SOHR) and event["content"].endswith("Deir ez-Zor.")
+    for line in ("Jerusalem Post", "Sources", "Context", "Related", "Syrian Civil War"):
+        assert line not in event["content"]
+    assert event["filters"]["year"] == ["2016"]
+    assert event["filters"]["category"] == ["Armed conflicts and attacks"]
+    assert {"Deir ez-Zor", ENTITY, "Syrian Civil War"} <= set(event["filters"]["subject"])
+    assert {"category", "year", "subject"} <= set(seed["filters"])
+    only = page.evaluate(SEARCH, ["Iran", None, {"year": "2016"}])
+    assert 0 < only["count"] < iran["count"]
+    assert all(r["filters"].get("year") == ["2016"] for r in only["results"])
+    close(result)
+
+
+# The elements holding text a reader sees (not the visually hidden words for screen readers).
+SHOWN = """els.filter(e => e.getClientRects().length && e.innerText && e.innerText.trim()
+  && getComputedStyle(e).visibility !== 'hidden' && e.closest('.vh') === null)"""
+PAGE_TYPES = ["front", "day", "month", "year", "event", "entity", "story", "source", "about",
+              "404", "search"]
+TEXT = ("body, a, p, li, time, span, dt, dd, figcaption, h1, h2, h3, th, td, caption, abbr, "
+        "label, button, input, legend")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_every_page_type_screenshots_and_contrast(browser, indexed: Served, scheme: str):
+    """Each page type at 1280 and 390 px, kept in tests/screenshots/ for people to look at;
+    the contrast of every visible text with its background at least 4.5:1."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    low: dict[str, set[tuple[str, float]]] = {}
+    for name in PAGE_TYPES:
+        context = browser.new_context(viewport=DESKTOP, color_scheme=scheme)
+        page = context.new_page()
+        answer = page.goto(indexed.url(name), wait_until="load")
+        assert answer is not None and answer.status == 200, name
+        if name == "search":
+            page.locator("#search-q:visible, .pagefind-ui__search-input:visible").first.wait_for(
+                timeout=10_000)
+        found = page.eval_on_selector_all(TEXT, f"els => ({COLOURS})({SHOWN})")
+        bad = {(what, round(_contrast(fg[:3], bg[:3]), 2)) for what, fg, bg in found
+               if _contrast(fg[:3], bg[:3]) < 4.5}
+        if bad:
+            low[name] = bad
+        for width in (1280, 390):
+            page.set_viewport_size({"width": width, "height": 900 if width > 400 else 844})
+            target = SCREENSHOTS / f"type-{name}-{width}-{scheme}.png"
+            page.screenshot(path=str(target), full_page=True)
+            assert target.stat().st_size > 1000
+        context.close()
+    assert low == {}

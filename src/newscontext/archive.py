@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from .ingest import Ingester, IngestReport, held_line, utc_now
-from .lock import FileLock
+from .lock import FileLock, archive_lock
 from .model import (
     ArchivedEvent,
     Article,
@@ -23,12 +23,12 @@ from .model import (
     TitleInfo,
 )
 from .portal.inputs import InputError, read_paths
-from .portal.titles import follow_redirects, read_redirect_table
 from .related import DEFAULT, Change, Contexts, Method, entity_counts, full_pass, update_pass
 from .related_state import load_state, save_state, state_key, state_path
 from .settings import Settings
 from .site.urls import unique_slug
 from .store import Store
+from .store.titles import API
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -62,6 +62,7 @@ class ResolveReport:
     resolved: int = 0
     redirects: int = 0
     changed: int = 0
+    folded: int = 0  # titles made one with another spelling by rule (portal/fold.py)
     new_entities: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -74,6 +75,16 @@ class RelateReport:
     changed: int = 0  # events whose list changed
     ranked: int = 0  # lists computed (all of them in a full pass)
     full: bool = True  # every list was ranked
+    seconds: float = 0.0
+
+
+@dataclass
+class ReindexReport:
+    """What `reindex` made: rows of the search index of each kind."""
+
+    events: int = 0
+    entities: int = 0
+    stories: int = 0
     seconds: float = 0.0
 
 
@@ -90,7 +101,7 @@ class Archive:
         self.settings = settings or Settings.from_env()
         self.store = Store(self.settings.db, create=create)
         db = Path(self.settings.db)
-        self.writing = FileLock(db.with_name(db.name + ".lock"), f"the archive {db}")
+        self.writing = FileLock(archive_lock(db), f"the archive {db}")
 
     def close(self) -> None:
         self.writing.release()
@@ -166,36 +177,43 @@ class Archive:
 
     @writes
     def resolve(self, *, api: bool = False, redirects: Path | None = None) -> ResolveReport:
-        """Make every link target a canonical entity: through a redirect table file, the
-        MediaWiki API (titles already known are not asked again), or neither (titles stay
-        as their normalised selves). Then recompute every event's context."""
+        """Make every link target a canonical entity. What a title leads to comes from, the
+        first that knows winning: the MediaWiki API (with `api`; titles it has not answered
+        about are asked, its answers kept), a redirect table file (`redirects`: its rows add
+        to and override the shipped table's, and stay in the archive), the redirect table
+        shipped with newscontext (always read), and last the spelling fold by rule among the
+        titles none of them redirects (portal/fold.py). Then every event's context is
+        recomputed where what its titles lead to changed; entity slugs never change."""
+        from .resolution import Table, fold_infos, unasked
+
         report = ResolveReport()
         targets = self.store.link_targets()
         report.targets = len(targets)
-        learnt: list[tuple[list[TitleInfo], str]] = []
-        if redirects is not None:
-            table, problems = read_redirect_table(redirects)
-            report.errors += problems
-            infos = [TitleInfo(t, follow_redirects(t, table))
-                     for t in sorted(targets) if t in table]
-            learnt.append((infos, str(redirects)))
+        rows = self.store.title_rows()
+        table = Table.load(redirects)
+        report.errors += table.problems
+        learnt = list(table.infos(targets, rows).items())
         if api:
             from .portal.api import PortalAPI, TitleError
 
-            unknown = sorted(targets - self.store.known_titles())
-            infos = []
+            infos: list[TitleInfo] = []
             with PortalAPI(self.settings) as client:
-                for item in client.resolve_titles(unknown):
+                for item in client.resolve_titles(unasked(targets, rows)):
                     if isinstance(item, TitleError):
                         report.errors.append(f"{', '.join(item.titles[:3])}...: {item.message}")
                     else:
                         infos.append(item)
-            learnt.append((infos, "api"))
+            learnt.append((API, infos))
         now = utc_now()
         with self.store.transaction():
-            for infos, origin in learnt:
+            for origin, infos in learnt:
                 report.resolved += len(infos)
                 report.redirects += sum(1 for i in infos if i.canonical != i.title)
+                report.changed += self.store.save_titles(infos, origin, now)
+            folded, changes = fold_infos(targets, self.store.title_rows(),
+                                         self.store.target_links())
+            report.folded = len(folded)
+            for origin, infos in changes.items():
                 report.changed += self.store.save_titles(infos, origin, now)
             report.new_entities = self.store.rebuild_entities(unique_slug)
         for error in report.errors:
@@ -252,6 +270,19 @@ class Archive:
             self.store.rebuild_entities(unique_slug)
         ids, dates, titles, rows = self.store.context_rows()
         return Contexts.from_arrays(ids, dates, titles, rows, hide_stories=hide_stories)
+
+    @writes
+    def reindex(self) -> ReindexReport:
+        """Make the full-text search index again from the archive, in one transaction.
+        The stages keep it current; this is for an index damaged or made differently."""
+        from .store.fts import reindex
+
+        started = time.perf_counter()
+        with self.store.transaction():
+            rows = reindex(self.store.conn)
+        return ReindexReport(events=rows.get("event", 0), entities=rows.get("entity", 0),
+                             stories=rows.get("story", 0),
+                             seconds=time.perf_counter() - started)
 
     @writes
     def store_error(self, place: str, message: str) -> None:
@@ -318,15 +349,22 @@ class Archive:
 
     # -- the static site -------------------------------------------------------------------
 
-    def build(self, outdir: Path, full: bool = False, search: bool = True) -> BuildReport:
+    def build(self, outdir: Path, full: bool = False, search: bool = True,
+              search_every: float = 0.0, formats: tuple[str, ...] | None = None,
+              since: date | None = None) -> BuildReport:
         """Build the static site into `outdir`: the pages that changed since the last build
         (every page with `full`), the feeds, the sitemap, the redirect map, the search page
-        and, with `search`, the search index (when its pages changed)."""
+        and, with `search`, the search index (when its pages changed, and the last index is
+        `search_every` hours old). `formats`: of every page (default: all four); `since`:
+        only the days from then on."""
         from .site.build import build  # Jinja2 and feedgen load only for a build
+        from .site.media import media
+        from .site.notfound import not_found_page
         from .site.redirects import redirects
         from .site.render.search import search_extra, search_page
         from .site.render.sitemap import sitemap
 
-        extras = [sitemap, redirects,
-                  search_extra(full) if search else search_page]  # search: last
-        return build(self.store, self.settings, Path(outdir), full=full, extras=extras)
+        extras = [media, sitemap, redirects, not_found_page,
+                  search_extra(full, search_every) if search else search_page]  # search: last
+        return build(self.store, self.settings, Path(outdir), full=full, extras=extras,
+                     since=since, **({"formats": formats} if formats else {}))

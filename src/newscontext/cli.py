@@ -137,6 +137,7 @@ def resolve(ctx: click.Context, api: bool, redirects: Path | None, api_url: str 
     report = _archive(ctx).resolve(api=api, redirects=redirects)
     err.print(f"{report.targets} link targets; {report.resolved} resolved now, "
               f"{report.redirects} of them redirects ({report.changed} changed); "
+              f"{report.folded} spellings folded into another; "
               f"{report.new_entities} new entities")
     for error in report.errors:
         err.print(f"[red]error:[/] {error}", highlight=False)
@@ -155,6 +156,16 @@ def relate(ctx: click.Context, full: bool) -> None:
     how = "every list ranked" if report.full else f"{report.ranked} lists ranked"
     err.print(f"{report.events} events, {report.entities} entities: {report.related} related "
               f"links ({how}, {report.changed} changed) in {report.seconds:.1f} s")
+
+
+@main.command()
+@click.pass_context
+def reindex(ctx: click.Context) -> None:
+    """Make the full-text search index again from the archive (ingest, resolve and crawl
+    keep it current; this is for an index damaged or made by another version)."""
+    report = _archive(ctx, create=False).reindex()
+    err.print(f"search index made: {report.events} events, {report.entities} entities, "
+              f"{report.stories} stories in {report.seconds:.1f} s")
 
 
 @main.command()
@@ -278,6 +289,9 @@ def crawl(ctx: click.Context, since: date | None, limit: int | None) -> None:
     err.print(f"{report.registered} new sources; {report.due} due, crawled in "
               f"{report.seconds:.1f} s: {statuses or 'nothing to do'}; "
               f"{report.given_up} given up for good", highlight=False)
+    if report.images:
+        pictures = ", ".join(f"{n} {status}" for status, n in report.images.most_common())
+        err.print(f"cover pictures: {pictures}", highlight=False)
 
 
 @main.command("extract")
@@ -316,26 +330,43 @@ def extract_page(ctx: click.Context, target: str, page_url: str | None) -> None:
 @main.command()
 @click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--full", is_flag=True, help="Render every page, not only those that changed.")
+@click.option("--formats", default="html,md,json,xml", show_default=True,
+              help="The formats of every page (html always; the others each add about as "
+                   "much again). Changing them rebuilds the site in full.")
+@click.option("--since", type=DATE, help="Only the days from this one on (the site as if the "
+              "archive began then; the live server serves the rest). Changing it rebuilds "
+              "the site in full.")
 @click.option("--search/--no-search", default=True, show_default=True,
               help="Make the Pagefind search index (slow on a large site).")
 @click.pass_context
-def build(ctx: click.Context, outdir: Path, full: bool, search: bool) -> None:
-    """Build the static site into OUTDIR: every page as .html, .md, .json and .xml, feeds,
-    sitemap and search. Later builds write only what changed."""
+def build(ctx: click.Context, outdir: Path, full: bool, search: bool, formats: str,
+          since: date | None) -> None:
+    """Build the static site into OUTDIR: every page as .html, .md, .json and .xml (or the
+    --formats chosen), feeds, sitemap and search. Later builds write only what changed."""
     from rich.markup import escape
 
     from .site.build import BuildError
     from .site.render.search import SearchError
+    from .site.urls import FORMATS
 
+    chosen = tuple(f for f in FORMATS if f in {x.strip() for x in formats.split(",")})
+    unknown = {x.strip() for x in formats.split(",")} - set(FORMATS)
+    if unknown or "html" not in chosen:
+        raise click.BadParameter(
+            f"a comma-separated list of {', '.join(FORMATS)} with html (the site's pages)"
+            + (f"; not {', '.join(sorted(unknown))}" if unknown else ""),
+            param_hint="--formats")
     try:
-        report = _archive(ctx, create=False).build(outdir, full=full, search=search)
+        report = _archive(ctx, create=False).build(outdir, full=full, search=search,
+                                                   formats=chosen, since=since)
     except (SearchError, BuildError) as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False)
         ctx.exit(1)
     extras = ", ".join(f"{name} {count}" for name, count in report.extras.items())
     err.print(f"{'full' if report.full else 'incremental'} build: {report.pages} pages "
               f"rendered, feeds of {report.feeds} stories and entities, "
-              f"{report.written} files written, {report.unchanged} unchanged "
+              f"{report.written} files written, {report.unchanged} unchanged, "
+              f"{report.deleted} deleted "
               f"({extras}) in {report.seconds:.1f} s", highlight=False)
     for line in report.failed:
         err.print(f"[red]error:[/] cannot make {escape(line)}", highlight=False)
@@ -346,20 +377,45 @@ def build(ctx: click.Context, outdir: Path, full: bool, search: bool) -> None:
 
 
 @main.command()
-@click.argument("outdir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("outdir", required=False,
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="Port to listen on (0: any free port).")
+@click.option("--workers", type=click.IntRange(min=1),
+              help="Worker processes of the live server (default: the serve_workers setting, 2).")
 @click.pass_context
-def serve(ctx: click.Context, outdir: Path, host: str, port: int) -> None:
-    """Serve the site built in OUTDIR over HTTP (old event paths answer 301). Ctrl+C stops."""
+def serve(ctx: click.Context, outdir: Path | None, host: str, port: int,
+          workers: int | None) -> None:
+    """Serve the site built in OUTDIR over HTTP (old event paths answer 301); without
+    OUTDIR, serve the archive (--db) live: every page made on request, the same bytes as
+    `build` writes. Ctrl+C stops."""
+    settings = ctx.obj
+    if outdir is None:
+        from .web.live import serve as run_live
+
+        if workers is not None:
+            settings.serve_workers = workers
+
+        def live_ready(url: str) -> None:
+            click.echo(f"Serving the archive {settings.db} live at {url} "
+                       f"({settings.serve_workers} workers; Ctrl+C to stop)")
+
+        try:
+            run_live(settings.db, settings, host, port, ready=live_ready)
+        except StoreError as exc:
+            err.print(f"[red]error:[/] {exc}", highlight=False)
+            ctx.exit(2)
+        except OSError as exc:
+            raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from exc
+        return
     from .site.serve import serve as run
 
     def ready(url: str) -> None:
         click.echo(f"Serving {outdir} at {url} (Ctrl+C to stop)")
 
     try:
-        run(outdir, host, port, ready=ready, settings=ctx.obj)
+        run(outdir, host, port, ready=ready, settings=settings)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from exc
 

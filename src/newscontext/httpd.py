@@ -408,3 +408,87 @@ def run(app: Any, settings: Settings, host: str = "127.0.0.1", port: int = 8000,
         server(app, settings, log_level).run(sockets=[sock])
     finally:
         sock.close()
+
+
+RESTART_PAUSE = 1.0  # seconds before a worker that died is replaced (no fork loop)
+
+
+class _Stop(Exception):
+    """SIGTERM in the parent of worker processes."""
+
+
+def run_workers(make_app: Callable[[], Any], settings: Settings, host: str = "127.0.0.1",
+                port: int = 8000, *, workers: int = 1,
+                ready: Callable[[str], None] | None = None, log_level: str = "info") -> None:
+    """Serve the app `make_app` makes in `workers` forked processes sharing one listening
+    socket (one process: in this one). Each worker makes its own app after the fork, so
+    nothing it opens (an archive's connection) is shared. A worker that dies is replaced;
+    SIGTERM or Ctrl+C stops them all. Raises OSError when the port cannot be bound."""
+    if workers <= 1:
+        run(make_app(), settings, host, port, ready=ready, log_level=log_level)
+        return
+    import signal
+
+    from .workers import _start
+
+    sock = bind(host, port)
+    parent = os.getpid()
+    children: dict[int, int] = {}  # pid -> worker number
+
+    def start(number: int) -> None:
+        pid = os.fork()
+        if pid == 0:  # the worker
+            code = 0
+            try:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                _start(parent)  # dies with the parent, holds none of its locks
+                server(make_app(), settings, log_level).run(sockets=[sock])
+            except BaseException:  # a worker ends here, whatever happened
+                log.exception("worker %d failed", number)
+                code = 1
+            finally:
+                os._exit(code)
+        children[pid] = number
+
+    def stop(signum: int, frame: object) -> None:
+        raise _Stop
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        if ready is not None:
+            ready(url_for(host, sock.getsockname()[1]))
+        for number in range(workers):
+            start(number)
+        while True:
+            pid, status = os.wait()
+            number = children.pop(pid, None)
+            if number is None:
+                continue
+            log.warning("worker %d (pid %d) ended (%s); starting another", number, pid,
+                        f"exit {os.waitstatus_to_exitcode(status)}")
+            time.sleep(RESTART_PAUSE)
+            start(number)
+    except (_Stop, KeyboardInterrupt):
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + GRACE + 5
+        while children:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid:
+                children.pop(pid, None)
+            elif time.monotonic() > deadline:
+                for pid in children:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                deadline = float("inf")
+            else:
+                time.sleep(0.05)
+        sock.close()

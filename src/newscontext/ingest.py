@@ -43,7 +43,7 @@ def _parse_time(value: str) -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def _hours_between(first: str, last: str) -> float:
+def hours_between(first: str, last: str) -> float:
     return (_parse_time(last) - _parse_time(first)).total_seconds() / 3600
 
 
@@ -251,7 +251,7 @@ class Ingester:
                 self.report.superseded += 1
                 continue
             since = held.timestamp or held.ingested_at
-            if _hours_between(since, now) < self.hold_hours:
+            if hours_between(since, now) < self.hold_hours:
                 continue
             try:
                 parsed = parse_revision(PageRevision(

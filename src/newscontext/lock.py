@@ -89,3 +89,25 @@ class FileLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def archive_lock(db: Path) -> Path:
+    """The file an archive's writers lock (Archive.writing): `<archive>.lock` beside it."""
+    return db.with_name(db.name + ".lock")
+
+
+def held_elsewhere(path: Path) -> bool:
+    """Whether another process holds the lock on `path` now: asked without taking it for
+    longer than the asking (the live server, which must never make a writer wait)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:  # no lock file: nobody ever wrote through it
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing drops the shared lock, if taken
+    return False
+

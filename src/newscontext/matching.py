@@ -14,6 +14,7 @@ from difflib import SequenceMatcher
 from urllib.parse import urlsplit
 
 from .model import Event
+from .portal.categories import canonical as canonical_category
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -73,8 +74,9 @@ def _sources(a: _Item, b: _Item) -> float:
 
 
 def _place(a: _Item, b: _Item) -> float:
-    """1 for the same category and innermost story, 0.5 for the same category only."""
-    if a.event.category != b.event.category:
+    """1 for the same category and innermost story, 0.5 for the same category only (by its
+    current name: a page renamed "Health" to "Health and environment" moved nothing)."""
+    if canonical_category(a.event.category) != canonical_category(b.event.category):
         return 0.0
     return 1.0 if a.story == b.story else 0.5
 

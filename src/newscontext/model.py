@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from .portal.categories import canonical as canonical_category
+
 
 @dataclass(frozen=True, slots=True)
 class Link:
@@ -35,7 +37,7 @@ class Event:
     """One leaf bullet of a day page: a sentence with its links and sources."""
 
     date: date
-    category: str | None
+    category: str | None  # the heading as written; portal.categories gives the current name
     stories: tuple[Story, ...]
     text: str
     links: list[Link] = field(default_factory=list)
@@ -43,7 +45,7 @@ class Event:
     line: int = 0  # line of the day page it came from (1-based), for messages
 
     def to_data(self) -> dict:
-        """What the portal says of the event, as `export events` prints it."""
+        """What the portal says of the event (its category heading as written)."""
         return {
             "category": self.category,
             "stories": [story.text for story in self.stories],
@@ -107,8 +109,12 @@ class ArchivedEvent:
     first_seen: str | None = None  # its first revision's time; None: unknown (store._FIRST_SEEN)
 
     def to_export(self) -> dict:
-        """The `export events` line: the public contract of one event."""
-        return {"id": self.id, "date": self.event.date.isoformat(), **self.event.to_data(),
+        """The `export events` line: the public contract of one event. Its category by the
+        portal's current name (one set across eras), and the heading as the page wrote it."""
+        data = self.event.to_data()
+        heading = data.pop("category")
+        return {"id": self.id, "date": self.event.date.isoformat(),
+                "category": canonical_category(heading), "category_heading": heading, **data,
                 "removed": self.removed}
 
 
@@ -180,6 +186,7 @@ class Article:
     og_image: str | None = None
     og_site_name: str | None = None
     og_published: str | None = None
+    og_image_alt: str | None = None
     title: str | None = None
     subtitle: str | None = None
     author: str | None = None
@@ -197,7 +204,7 @@ class Article:
             "archived_from": self.archived_from,
             "og": {"title": self.og_title, "description": self.og_description,
                    "image": self.og_image, "site_name": self.og_site_name,
-                   "published": self.og_published},
+                   "published": self.og_published, "image_alt": self.og_image_alt},
             "article": {"title": self.title, "subtitle": self.subtitle, "author": self.author,
                         "published": self.published, "text": self.text},
             "status": self.status,

@@ -9,10 +9,10 @@ twice is harmless (git sees no change; a sync copies it again).
 
 git, at a million files: the listed paths go to one `git update-index --add --remove -z
 --stdin` (exact paths, no pathspec patterns, nothing walks the work tree; a listed file
-that a later build removed, such as a replaced search-index file, leaves the commit, where
-`git add` would fail the whole list), and the commit is made from the index with
-`write-tree`, `commit-tree` and `update-ref` (`git commit` would first stat every file of
-the site). Files gone from the search bundle's folder are looked up in that folder only.
+the build deleted, such as a page of a subject left with no event or a replaced
+search-index file, leaves the commit, where `git add` would fail the whole list), and the
+commit is made from the index with `write-tree`, `commit-tree` and `update-ref` (`git
+commit` would first stat every file of the site).
 Git hooks do not run: pushing is `--publish-command`'s. A git killed mid-commit leaves
 `.git/index.lock`; it is removed when no process holds it open or runs git in the
 repository, so an unattended robot never stays stuck.
@@ -32,7 +32,6 @@ from pathlib import Path
 from .ingest import utc_now
 from .lock import Busy
 from .site.build import STATE_DIR, Manifest, folder_lock
-from .site.render.search import BUNDLE
 
 log = logging.getLogger("newscontext.publish")
 
@@ -42,7 +41,6 @@ COMMITTER = ("newscontext", "newscontext@localhost")
 # Never published (.git/info/exclude, for the operator's own git commands too): the build's
 # state, the robot's status file (rewritten every run) and temporary files of killed writes.
 EXCLUDED = (f"/{STATE_DIR}/", "/status.json", ".*.tmp")
-PRUNED = (BUNDLE,)  # folders whose files a build removes (the search index, when replaced)
 GIT_TIMEOUT = 3600.0  # seconds: a local git command that takes longer is hung
 LOCK_WAIT = 30.0  # seconds to let a live git process finish with the repository's locks
 STALE_AFTER = 600.0  # seconds: a lock file this old is stale where /proc cannot tell
@@ -254,9 +252,6 @@ def publish_git(outdir: Path, paths: list[str], message: str) -> str | None:
     _exclude(exclude)
     _clear_stale_locks(outdir, git_dir, common_dir)
     listed = [path for path in paths if _publishable(path)]
-    if PRUNED:  # (no pathspec would mean the whole site)
-        gone = _git(outdir, "ls-files", "-z", "--deleted", "--", *PRUNED).stdout
-        listed += [os.fsdecode(p) for p in gone.split(b"\0") if p]
     if listed:
         _git(outdir, "update-index", "--add", "--remove", "-z", "--stdin",
              data=b"".join(os.fsencode(path) + b"\0" for path in listed))
@@ -289,7 +284,8 @@ def publish_git(outdir: Path, paths: list[str], message: str) -> str | None:
 def publish_command(command: str, outdir: Path, paths: list[str], timeout: float) -> None:
     """Run `command` (a shell command) in `outdir` with `paths` on its standard input, one
     per line; a command that fails or outlasts `timeout` seconds raises PublishError
-    (killed with everything it started). Nothing changed (no path): not run."""
+    (killed with everything it started). Nothing changed (no path): not run. A listed path
+    that is not in the folder was deleted by the build (rsync: `--delete-missing-args`)."""
     if not paths:
         return
     data = "".join(f"{path}\n" for path in paths).encode()

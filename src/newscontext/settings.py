@@ -49,12 +49,21 @@ class Settings:
     # on the portal is usually reverted within minutes.
     hold_hours: float = 24.0
 
+    # Hours between two runs of Pagefind by the robot (`update`): it reads every indexed page
+    # again (minutes at portal scale, most of a cycle), so the static search may lag new
+    # events by this long. `build` indexes whenever pages changed; 0: so does `update`.
+    search_index_hours: float = 24.0
+
     # Seconds the operator's publish command (`update --publish-command`) may take: an
     # rsync or object-store sync of one cycle's changes is seconds, a hung one is a fault.
     publish_timeout: float = 600.0
 
     # Processes for the heavy stages (relate, build): the machines we plan for have 2 cores.
     workers: int = 2
+    # A subject (a Wikipedia title linked in events) gets a page of its own from this many
+    # events; below, its mentions link to its Wikipedia article: most subjects are found
+    # once, and a page listing one event repeats the event's own page.
+    subject_min_events: int = 2
     # Where the published site lives: JSON and XML pages carry absolute URLs under it.
     site_url: str = "http://127.0.0.1:8000"
     # Source articles' full text belongs to their publishers: shown only if the operator
@@ -89,6 +98,23 @@ class Settings:
     crawl_retry_days: float = 1.0
     crawl_max_attempts: int = 5
 
+    # -- cover pictures (sources/images.py) ---------------------------------------------------
+    # Fetch each archived article's og:image and keep a small copy (about 640 px wide, WebP)
+    # for the site; off for operators who want no pictures fetched.
+    crawl_images: bool = True
+    # Pictures of articles archived before (by an older version, or whose picture failed
+    # in a way worth retrying) fetched per crawl: old archives get theirs a batch at a time.
+    crawl_image_backfill: int = 200
+    # A cover picture is rarely above 2 MB; a body larger than this is not fetched whole.
+    image_max_bytes: int = 10_000_000
+    # Pixels a picture may declare (a 10,000 x 5,000 photo): a small PNG can declare a
+    # canvas that would take gigabytes to decode, so larger ones are refused unread.
+    image_max_pixels: int = 50_000_000
+    # Pages show the publisher's own picture URL instead of the archive's copy (still with
+    # alt text, credit and, when known, its size). Off: readers' browsers then ask no
+    # publisher for anything, and a picture that goes away stays on the page.
+    hotlink_images: bool = False
+
     # -- archived copies of dead sources (sources/wayback.py) ----------------------------------
     # Look dead sources up in the Wayback Machine; off for operators who must not use it.
     wayback: bool = True
@@ -113,6 +139,19 @@ class Settings:
     # Seconds a client may take none of an answer before it is closed: a slow reader holds a
     # connection and an open file (nginx's send_timeout is 60).
     serve_send_timeout: float = 30.0
+    # -- the live server (`serve` without a folder: web/live.py) ------------------------------
+    # Worker processes: rendering is CPU-bound Python, one core per process; the machines we
+    # plan for have 2 cores (set 1 where `update` must keep a core of its own).
+    serve_workers: int = 2
+    # Cache-Control: seconds a cache (a CDN, a browser) may use a page before revalidating
+    # it (a conditional GET, answered 304 while the archive is unchanged), and may go on
+    # using it while it revalidates or while the server fails.
+    serve_max_age: int = 60
+    serve_stale_seconds: int = 3600
+    # Seconds the queries of one live request (a page, an API call, a search) may run
+    # before they are stopped with 503: a query a client made expensive must not hold a
+    # worker, and a page that takes this long is wrong anyway.
+    serve_query_timeout: float = 5.0
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

@@ -137,8 +137,10 @@ class Updater:
         self._stage(report, "crawl",
                     lambda: archive.crawl(since=self.window[0], limit=self.crawl_limit),
                     _crawl_outcome, skip=self.crawl_limit == 0)
-        built = self._stage(report, "build", lambda: archive.build(self.site), _build_outcome,
-                            fatal=True)
+        every = archive.settings.search_index_hours  # the static search: not every cycle
+        built = self._stage(report, "build",
+                            lambda: archive.build(self.site, search_every=every),
+                            _build_outcome, fatal=True)
         if self.publish or self.publish_command:
             if built is None:
                 report.stages["publish"] = Stage(ok=False, ran=False,
@@ -215,7 +217,7 @@ def _ingest_outcome(r: Any) -> tuple[dict[str, Any], list[str]]:
 
 def _resolve_outcome(r: Any) -> tuple[dict[str, Any], list[str]]:
     return ({"targets": r.targets, "resolved": r.resolved, "redirects": r.redirects,
-             "new_entities": r.new_entities}, list(r.errors))
+             "folded": r.folded, "new_entities": r.new_entities}, list(r.errors))
 
 
 def _relate_outcome(r: Any) -> tuple[dict[str, Any], list[str]]:
@@ -232,7 +234,8 @@ def _crawl_outcome(r: Any) -> tuple[dict[str, Any], list[str]]:
 
 
 def _build_outcome(r: Any) -> tuple[dict[str, Any], list[str]]:
-    return ({"full": r.full, "pages": r.pages, "written": r.written, "unchanged": r.unchanged},
+    return ({"full": r.full, "pages": r.pages, "written": r.written, "unchanged": r.unchanged,
+             "deleted": r.deleted},
             list(r.failed))
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from urllib.parse import unquote
 
 from .inline import decode_entities
 
-_SPACES = re.compile(r"[\s_\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+# Spacing MediaWiki makes one space: underscores, no-break and other Unicode spaces.
+SPACES = re.compile(r"[\s_\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _DIRECTIONAL = re.compile(r"[\u200e\u200f\u202a-\u202e]")
 
 # Namespaces whose links are not article links: they embed media or categorise the page.
@@ -22,7 +25,7 @@ def normalize_title(raw: str) -> str:
     a leading `:` dropped, first letter upper case."""
     title = _DIRECTIONAL.sub("", decode_entities(raw))
     title = title.split("#", 1)[0]
-    title = _SPACES.sub(" ", title).strip()
+    title = SPACES.sub(" ", title).strip()
     title = title.lstrip(":").strip()
     if not title:
         return ""
@@ -111,3 +114,17 @@ def follow_redirects(title: str, redirects: dict[str, str]) -> str:
         seen.add(nxt)
         current = nxt
     return current
+
+
+# The redirect table shipped in the package (data/SOURCE.txt says where its rows come from).
+SHIPPED_REDIRECTS = "redirects.tsv"
+
+
+@cache
+def shipped_redirects() -> dict[str, str]:
+    """The shipped redirect table as {normalised from: normalised to}; read once."""
+    with resources.as_file(resources.files(__package__) / "data" / SHIPPED_REDIRECTS) as path:
+        table, problems = read_redirect_table(path)
+    if problems:  # the package's own file: a broken line is a bug, not an input to skip
+        raise ValueError("; ".join(problems))
+    return table

@@ -6,7 +6,14 @@ can reach: the events' own pages, their days, months, stories and entities, the 
 show them as related, and the old paths of reworded events (as redirects). A manifest of
 content hashes keeps unchanged files untouched. Files are replaced atomically; the build's
 state is saved only after every file is written, so a killed build leaves every file whole
-and the next build redoes what the killed one had not finished. Nothing is ever deleted.
+and the next build redoes what the killed one had not finished.
+
+Pages that stop existing are deleted: a story or an entity left with no event (its last
+mention reworded away, or moved to another story) loses its pages and feeds, a timeline that
+shrinks loses its last numbered pages, and a source no event cites any more loses its page.
+The manifest keeps a tombstone for each deleted file (so the sitemap and a publish learn of
+it). A full build deletes every file of an earlier build that it did not make. Event pages
+are never deleted: a removed event keeps its page, and an old path its redirect.
 
 A page whose rendering fails (whatever text it holds) is reported, one line naming it, and
 skipped; the build goes on, and the next build tries that page again. Build processes hold
@@ -16,6 +23,7 @@ no lock and die with the build that started them, so a killed build never blocks
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -44,6 +52,10 @@ log = logging.getLogger("newscontext.build")
 
 STATIC = Path(__file__).parent / "render" / "static"
 STATE_DIR = ".newscontext"  # inside the output folder: the manifest and the build state
+GONE = ""  # the manifest's hash of a deleted file
+# Folders whose files a full build leaves alone: the search index replaces its own files
+# (and a build without search keeps the last index).
+KEEP = ("pagefind/", "media/")  # media/: picture copies, written by their extra (media.py)
 DAY_FIRST = 1 << 30  # a plan key's position that comes before every event of the day
 
 
@@ -54,6 +66,7 @@ class BuildReport:
     feeds: int = 0  # stories and entities whose feeds were made
     written: int = 0
     unchanged: int = 0
+    deleted: int = 0
     seconds: float = 0.0
     extras: dict[str, int] = field(default_factory=dict)
     failed: list[str] = field(default_factory=list)  # one line per page not made
@@ -80,6 +93,9 @@ class Manifest:
         # What changed since a time (the sitemap remakes only the parts holding it).
         self.conn.execute("CREATE INDEX IF NOT EXISTS files_by_change ON files (changed_at)")
         self.conn.execute("CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT)")
+        # The files a full build made (or found unchanged): the others are deleted after it.
+        self.conn.execute("CREATE TABLE IF NOT EXISTS made (path TEXT PRIMARY KEY) "
+                          "WITHOUT ROWID")
         self.pending: list[tuple[str, str, str]] = []
         self._empty: bool | None = None
         self.stamp = stamp or utc_now()  # when the files recorded now changed: the build's time
@@ -115,6 +131,39 @@ class Manifest:
         if len(self.pending) >= 5000:
             self.flush()
 
+    def record_deleted(self, paths: list[str]) -> None:
+        """Tombstones: the files are gone since this build (an empty hash; a file made
+        again later is simply recorded again)."""
+        for path in paths:
+            self.record(path, GONE)
+
+    def existing(self, prefix: str) -> list[str]:
+        """The files recorded (not deleted) whose paths start with `prefix`."""
+        self.flush()
+        return [row[0] for row in self.conn.execute(
+            "SELECT path FROM files WHERE path >= ? AND path < ? AND sha256 != ?",
+            (prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1), GONE))]
+
+    def note_made(self, paths: list[str]) -> None:
+        """During a full build: these files are part of the site it makes."""
+        self.conn.execute("BEGIN")
+        self.conn.executemany("INSERT OR IGNORE INTO made (path) VALUES (?)",
+                              [(p,) for p in paths])
+        self.conn.execute("COMMIT")
+
+    def not_made(self, keep: tuple[str, ...]) -> list[str]:
+        """After a full build's pages: the recorded files in folders it did not make (but
+        those under `keep`, folders that manage their own files; the files at the top are
+        the build extras', which come after)."""
+        self.flush()
+        rows = self.conn.execute(
+            "SELECT path FROM files WHERE sha256 != ? AND path NOT IN (SELECT path FROM made) "
+            "ORDER BY path", (GONE,)).fetchall()
+        return [path for (path,) in rows if "/" in path and not path.startswith(keep)]
+
+    def forget_made(self) -> None:
+        self.conn.execute("DELETE FROM made")
+
     def flush(self) -> None:
         if self.pending:
             self.conn.execute("BEGIN")
@@ -129,24 +178,26 @@ class Manifest:
         (and paths starting with `prefix`), by path; the time is None for files recorded
         before times were kept."""
         self.flush()
-        sql = "SELECT path, changed_at FROM files WHERE path LIKE ?"
-        params = [f"%{suffix}"]
+        sql = "SELECT path, changed_at FROM files WHERE path LIKE ? AND sha256 != ?"
+        params = [f"%{suffix}", GONE]
         if prefix:  # a range of the primary key: read only that
             sql += " AND path >= ? AND path < ?"
             params += [prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)]
         return self.conn.execute(sql + " ORDER BY path", params).fetchall()
 
     def changed_after(self, stamp: str, suffix: str) -> list[str]:
-        """Paths with this suffix whose content changed after `stamp` (a build's)."""
+        """Paths with this suffix whose content changed after `stamp` (a build's), or that
+        were deleted since."""
         self.flush()
         return [row[0] for row in self.conn.execute(
             "SELECT path FROM files WHERE changed_at > ? AND path LIKE ?",
             (stamp, f"%{suffix}"))]
 
     def changed_since(self, stamp: str | None) -> list[str]:
-        """Every path whose content changed at or after `stamp` (a build's; None: every
-        path), by path: what a publish sends on. `At or after`: a build killed before its
-        publish recorded its files with its own stamp, so the next publish includes them."""
+        """Every path whose content changed (or that was deleted) at or after `stamp` (a
+        build's; None: every path), by path: what a publish sends on. `At or after`: a
+        build killed before its publish recorded its files with its own stamp, so the next
+        publish includes them."""
         self.flush()
         if stamp is None:
             return [row[0] for row in self.conn.execute("SELECT path FROM files ORDER BY path")]
@@ -166,10 +217,14 @@ class Writer:
         self.manifest = manifest
         self.written = 0
         self.unchanged = 0
+        self.deleted = 0
+        self.full = False  # a full build: every file it makes or finds unchanged is noted
         self._made: set[str] = set()
 
     def write_many(self, files: list[tuple[str, bytes]]) -> None:
         known = self.manifest.hashes([name for name, _ in files])
+        if self.full:
+            self.manifest.note_made([name for name, _ in files])
         for name, content in files:
             digest = hashlib.sha256(content).hexdigest()
             if known.get(name) == digest and os.path.exists(f"{self.outdir}/{name}"):
@@ -178,6 +233,23 @@ class Writer:
             self._atomic_write(name, content)
             self.manifest.record(name, digest)
             self.written += 1
+
+    def remove(self, names: list[str]) -> None:
+        """Delete these files (and the folders they leave empty), then record them gone:
+        a build killed in between deletes them again, finding some gone already."""
+        for name in names:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(f"{self.outdir}/{name}")
+            folder = name.rpartition("/")[0]
+            while folder:
+                try:
+                    os.rmdir(f"{self.outdir}/{folder}")
+                except OSError:  # not empty (or gone)
+                    break
+                self._made.discard(f"{self.outdir}/{folder}")
+                folder = folder.rpartition("/")[0]
+        self.manifest.record_deleted(names)
+        self.deleted += len(names)
 
     def _atomic_write(self, name: str, content: bytes) -> None:
         folder, _, base = f"{self.outdir}/{name}".rpartition("/")
@@ -210,13 +282,16 @@ Job = tuple
 class Plan:
     """Which pages a build renders, derived from the store."""
 
-    def __init__(self, store: Store, pages: Pages):
+    def __init__(self, store: Store, pages: Pages, manifest: Manifest | None = None):
         self.store = store
         self.pages = pages
+        self.manifest = manifest  # what an earlier build made: for `gone`
         self.counts = dict(pages.day_counts())
         self.days = [date.fromisoformat(d) for d in self.counts]
         self._day_index = {d: i for i, d in enumerate(self.days)}
         self._cited: dict[str, list[tuple[str, str, str]]] | None = None
+        self._some_cited: dict[str, list[tuple[str, str, str]]] = {}
+        self.gone: list[str] = []  # files of pages that no longer exist (found by `changed`)
 
     @property
     def cited(self) -> dict[str, list[tuple[str, str, str]]]:
@@ -225,6 +300,12 @@ class Plan:
             self._cited = self.store.cited_sources()
         return self._cited
 
+    def citing(self, url: str) -> list[tuple[str, str, str]]:
+        """The events citing a source (read with others for an incremental build)."""
+        if self._cited is None and url in self._some_cited:
+            return self._some_cited[url]
+        return self.cited.get(url, [])
+
     def neighbours(self, day: date) -> tuple[date | None, date | None]:
         i = self._day_index[day]
         return (self.days[i - 1] if i else None,
@@ -232,6 +313,41 @@ class Plan:
 
     def months(self) -> list[tuple[int, int]]:
         return sorted({(d.year, d.month) for d in self.days})
+
+    def years(self) -> list[int]:
+        return sorted({d.year for d in self.days})
+
+    def year_counts(self) -> list[tuple[int, int]]:
+        """(year, live events) of every year with events, oldest first."""
+        totals: dict[int, int] = {}
+        for day in self.days:
+            totals[day.year] = totals.get(day.year, 0) + self.counts[day.isoformat()]
+        return sorted(totals.items())
+
+    def has(self, job: Job) -> bool:
+        """Whether `everything` plans this page, asked of one page (the live server answers
+        a path with it) without reading the whole archive. Keep the two in step: the live
+        server's tests compare its answers with every file a full build writes."""
+        kind = job[0]
+        if kind in ("front", "about") or job[:2] == ("feed", "root"):
+            return True
+        if kind == "day":
+            return job[1] in self._day_index
+        if kind == "month":
+            return any((d.year, d.month) == (job[1], job[2]) for d in self.days)
+        if kind == "year":
+            return any(d.year == job[1] for d in self.days)
+        if kind == "event":
+            return job[1] in self.pages.event_where
+        if kind in ("story", "entity"):
+            return job[2] in self.pages.timeline_pages(kind, job[1])
+        if kind == "feed":
+            return bool(self.pages.timeline_pages(job[1], job[2]))
+        if kind == "source":
+            return bool(self.citing(job[1]))
+        if kind == "moved":
+            return self.pages.moved(job[1], job[2]) is not None
+        return False
 
     def everything(self) -> Iterator[Job]:
         """Every page. The pages listing events (days, stories, entities) come in the order
@@ -256,15 +372,26 @@ class Plan:
         yield from (job for _, job in dated)
         for year, month in self.months():
             yield ("month", year, month)
+        for year in self.years():
+            yield ("year", year)
         for url in self.cited:
             yield ("source", url)
         yield from self.redirects(None)
+        for name in self.pages.story_slug:  # stories that are their subject's page
+            if self.pages.moved("story", name):
+                yield ("moved", "story", name)
+        for name in self.pages.entity_subject:  # titles now another subject's
+            if self.pages.moved("entity", name):
+                yield ("moved", "entity", name)
 
     def _dated_timeline(self, kind: str, name: str, newest: tuple[str, int] | None = None
                         ) -> list[tuple[tuple[str, int], Job]]:
         """A timeline's pages, each with the (date, position) of the newest event it lists;
         the feeds go with the main page. `newest`: the timeline's newest event, known."""
-        numbered = self.pages.timeline_pages(kind, name)[1:]
+        pages = self.pages.timeline_pages(kind, name)
+        if not pages:  # a story whose events all moved to other headings
+            return []
+        numbered = pages[1:]
         rows = self.pages.timeline_rows(kind, name) if numbered or newest is None else []
         if rows:
             newest = rows[0][1:]
@@ -285,14 +412,17 @@ class Plan:
         for day, slug, event_id in self.store.old_event_paths(days):
             yield ("redirect", urls.event_path(day, slug), event_id)
 
-    def changed(self, events: set[str], extra_event_pages: set[str]) -> Iterator[Job]:
-        """The pages that changed events can reach."""
+    def changed(self, events: set[str], extra_event_pages: set[str],
+                new_articles: Iterable[str] = ()) -> Iterator[Job]:
+        """The pages that changed events and newly archived articles can reach; the files
+        of pages they make cease to exist are added to `gone`."""
         yield from self.fixed()
         days = {date.fromisoformat(d) for d in self.store.slug_dates(events)}
         for event_id in events:
             archived = self.store.event(event_id)
             if archived is not None:
                 days.add(archived.event.date)
+        touched_years = {d.year for d in days}  # a day left with no event changes its year too
         days = {d for d in days if d in self._day_index}
         near = set(days)
         for day in days:  # a new day changes its neighbours' previous/next links
@@ -304,13 +434,21 @@ class Plan:
             if (year, month) in months or any(
                     abs((year * 12 + month) - (y * 12 + m)) == 1 for y, m in months):
                 yield ("month", year, month)
+        # A year's page shows its days' counts; a year new or gone changes its neighbours'
+        # previous/next links (the neighbouring days are in `near`).
+        touched_years |= {d.year for d in near}
+        for year in self.years():
+            if year in touched_years:
+                yield ("year", year)
         for event_id in sorted(events | extra_event_pages):
             if event_id in self.pages.event_where:
                 yield ("event", event_id)
         yield from self._timelines(events)
+        yield from self._sources(events, new_articles)
         yield from self.redirects(sorted(d.isoformat() for d in days))
 
-    def _timelines(self, events: set[str]) -> Iterator[Job]:
+    def touched(self, events: set[str]) -> tuple[set[str], set[str]]:
+        """The stories and entities whose pages list these events, or did before."""
         stories: set[str] = set()
         entities: set[str] = set()
         for event_id in events:
@@ -324,6 +462,28 @@ class Plan:
                 stories.update(version.stories)
                 entities.update(self.store.canonical(version.targets))
                 entities.update(version.targets)  # an entity a title stood for until resolved
+        return stories, entities
+
+    def reach_of_new_pages(self, events: set[str]) -> set[str]:
+        """The events whose listings must be made again because a subject they mention has
+        just gained or lost its page (at `subject_min_events`): every mention of it now
+        links to the page, or to Wikipedia."""
+        if self.manifest is None:
+            return set()
+        _, entities = self.touched(events)
+        self.pages.want_subjects(entities)
+        reach: set[str] = set()
+        for name in sorted(entities):
+            slug = self.pages.entity_slug.get(name)
+            if slug is None:
+                continue
+            had = bool(self.manifest.existing(urls.file_for(urls.entity_path(slug), "html")))
+            if had != self.pages.has_page(name):
+                reach.update(row[0] for row in self.store.events_with_entity(name))
+        return reach - events
+
+    def _timelines(self, events: set[str]) -> Iterator[Job]:
+        stories, entities = self.touched(events)
         for kind, names, slugs in (("story", stories, self.pages.story_slug),
                                    ("entity", entities, self.pages.entity_slug)):
             slugs.want(names)
@@ -332,17 +492,58 @@ class Plan:
 
     def _timeline_pages(self, kind: str, name: str) -> Iterator[Job]:
         """Every page of the timeline (each carries the timeline's count, chart and pager,
-        which any change to it alters), then its feeds."""
-        for page in self.pages.timeline_pages(kind, name):
+        which any change to it alters), then its feeds; the files of pages it no longer
+        has (all of them when it has no event left) are gone."""
+        pages = self.pages.timeline_pages(kind, name)
+        for page in pages:
             yield (kind, name, page)
-        yield ("feed", kind, name)
+        if pages:
+            yield ("feed", kind, name)
+        slug = (self.pages.story_slug if kind == "story" else self.pages.entity_slug)[name]
+        make = urls.story_path if kind == "story" else urls.entity_path
+        main = make(slug)
+        kept = {urls.file_for(make(slug, page), fmt) for page in pages for fmt in urls.FORMATS}
+        if pages:
+            kept |= {urls.feed_path(main, ext).lstrip("/") for ext in ("xml", "atom")}
+        if self.pages.moved(kind, name):  # its address leads to another subject's page
+            yield ("moved", kind, name)
+            kept |= {urls.file_for(main, fmt) for fmt in urls.FORMATS}
+        self._forget(kept, f"{main.lstrip('/')}.", f"{main.lstrip('/')}/")
+
+    def _sources(self, events: set[str], new_articles: Iterable[str]) -> Iterator[Job]:
+        """Source pages list the events citing them: those of the changed events' sources
+        (as cited now and before) and of new articles are made again, or gone when no
+        event cites them any more."""
+        wanted = set(new_articles)
+        for event_id in events:
+            archived = self.store.event(event_id)
+            if archived is not None:
+                wanted.update(source.url for source in archived.event.sources)
+            for version in self.store.versions(event_id)[-2:]:
+                wanted.update(source.url for source in version.sources)
+        if not wanted:
+            return
+        self._some_cited = self.store.cited_sources(wanted)
+        known = self.store.source_articles(wanted)
+        for url in sorted(wanted):
+            if url in self._some_cited:
+                yield ("source", url)
+            elif url in known:
+                main = urls.source_path(known[url]["hash"]).lstrip("/")
+                self._forget(set(), f"{main}.")
+
+    def _forget(self, kept: set[str], *prefixes: str) -> None:
+        """The files an earlier build made under these prefixes, but `kept`, are gone."""
+        if self.manifest is not None:
+            self.gone += [path for prefix in prefixes for path in self.manifest.existing(prefix)
+                          if path not in kept]
 
 
 def render_job(pages: Pages, plan: Plan, job: Job) -> Page:
     kind = job[0]
     if kind == "front":
         shown = plan.days[-FRONT_DAYS:][::-1]
-        return pages.front([(d, plan.neighbours(d)) for d in shown])
+        return pages.front([(d, plan.neighbours(d)) for d in shown], plan.year_counts())
     if kind == "about":
         return pages.about()
     if kind == "day":
@@ -355,22 +556,35 @@ def render_job(pages: Pages, plan: Plan, job: Job) -> Page:
         i = months.index((year, month))
         return pages.month(year, month, counts, months[i - 1] if i else None,
                            months[i + 1] if i + 1 < len(months) else None)
+    if kind == "year":
+        counts = [(d, plan.counts[d.isoformat()]) for d in plan.days if d.year == job[1]]
+        years = plan.years()
+        i = years.index(job[1])
+        return pages.year(job[1], counts, years[i - 1] if i else None,
+                          years[i + 1] if i + 1 < len(years) else None)
     if kind == "event":
         return pages.event(job[1])
     if kind in ("story", "entity"):
         return pages.timeline(kind, job[1], job[2])
     if kind == "source":
-        cited = plan.cited.get(job[1], [])
+        cited = plan.citing(job[1])
         return pages.source(job[1], [(i, t) for i, t, _ in cited],
                             cited[0][2] if cited else None)
     if kind == "redirect":
         target = pages.event_where.get(job[2])
         destination = urls.event_path(*target) if target else urls.FRONT
         return RedirectPage(path=job[1], title="Moved", target=destination)
+    if kind == "moved":
+        moved = pages.moved(job[1], job[2])
+        if moved is None:
+            raise KeyError(job[2])  # no longer another's page: the next build sees it
+        make, slugs = ((urls.story_path, pages.story_slug) if job[1] == "story"
+                       else (urls.entity_path, pages.entity_slug))
+        return RedirectPage(path=make(slugs[job[2]]), title="Moved", target=moved.path)
     raise ValueError(f"unknown page kind {kind!r}")
 
 
-PARALLEL_FROM = 2000  # pages: below this, starting processes costs more than it saves
+PARALLEL_FROM = 500  # pages: below this, starting processes costs more than it saves
 _WORK: tuple | None = None  # what forked build processes read
 
 
@@ -395,8 +609,12 @@ def describe(job: Job, pages: Pages | None = None) -> str:
         return urls.day_path(job[1])
     if kind == "month":
         return urls.month_path(job[1], job[2])
+    if kind == "year":
+        return urls.year_path(job[1])
     if kind == "redirect":
         return f"{job[1]} (redirect)"
+    if kind == "moved":
+        return f"the {job[1]} {job[2]!r} (a redirect to its subject)"
     path = None
     with contextlib.suppress(Exception):  # the store may be what failed
         if kind == "event" and pages is not None:
@@ -478,27 +696,32 @@ def _build_share(index: int) -> tuple[tuple[int, int, list[Failure]], int, int]:
     recording what it wrote in the manifest itself (a file's record is true once the
     file is written; the build's state is saved by the main process, last)."""
     assert _WORK is not None
-    db, settings, outdir, formats, site, shares, stamp, full = _WORK
+    stack = contextlib.ExitStack()
+    db, settings, outdir, formats, site, shares, stamp, full, window = _WORK
     store = Store(db)
     manifest = Manifest(outdir, stamp)
     try:
+        stack.enter_context(store.window(window))
         pages = Pages(store, settings)
         if full:
             pages.read_everything()  # as the main process did to plan it
         plan = Plan(store, pages)
         writer = Writer(outdir, manifest)
+        writer.full = full
         done = _render_jobs(pages, plan, shares[index], formats, site, writer,
                             settings)
         return done, writer.written, writer.unchanged
     finally:
+        stack.close()
         manifest.close()
         store.close()
 
 
 def build(store: Store, settings: Settings, outdir: Path, *, full: bool = False,
-          formats: tuple[str, ...] = urls.FORMATS,
+          formats: tuple[str, ...] = urls.FORMATS, since: date | None = None,
           extras: Iterable[Callable[[Store, Settings, Path, Writer], int]] = ()) -> BuildReport:
-    """Build the site into `outdir`; see the module docstring."""
+    """Build the site into `outdir`; see the module docstring. `since`: a site of the days
+    from then on only (the archive as if it began that day)."""
     started = time.perf_counter()
     outdir.mkdir(parents=True, exist_ok=True)
     (outdir / STATE_DIR).mkdir(exist_ok=True)
@@ -508,8 +731,8 @@ def build(store: Store, settings: Settings, outdir: Path, *, full: bool = False,
     except Busy:
         raise BuildBusy(f"another build is writing {outdir}; try again when it ends") from None
     try:
-        return _build(store, settings, outdir, full=full, formats=formats, extras=extras,
-                      started=started)
+        return _build(store, settings, outdir, full=full, formats=formats, since=since,
+                      extras=extras, started=started)
     finally:
         lock.release()
 
@@ -518,6 +741,18 @@ def folder_lock(outdir: Path) -> FileLock:
     """The lock of a site folder: held by a build, and by a publish while it lists the
     build's files."""
     return FileLock(outdir / STATE_DIR / "lock", str(outdir))
+
+
+@functools.cache
+def renderer() -> str:
+    """A fingerprint of what makes the pages: this package's site code, templates and static
+    files (a build after an upgrade that changed them is full)."""
+    digest = hashlib.sha256()
+    root = Path(__file__).parent
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.suffix in (".py", ".html", ".css", ".js", ".json"):
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 class BuildError(RuntimeError):
@@ -529,77 +764,100 @@ class BuildBusy(BuildError):
 
 
 def _build(store: Store, settings: Settings, outdir: Path, *, full: bool,
-           formats: tuple[str, ...], extras: Iterable[Callable[..., int]],
+           formats: tuple[str, ...], since: date | None, extras: Iterable[Callable[..., int]],
            started: float) -> BuildReport:
     manifest = Manifest(outdir)
     state = manifest.state()
-    full = full or not state
+    # A full build killed before its end is done again in full: its deletions come last.
+    # Other formats or another window than the last build's: every page is made again (and
+    # the files no longer made are deleted).
+    # And after an upgrade that changes how pages are made (the site's code, templates or
+    # style): pages no change reaches would otherwise keep the old making.
+    chosen, window = ",".join(formats), since.isoformat() if since else ""
+    full = (full or not state or state.get("full") == "pending"
+            or state.get("formats", ",".join(urls.FORMATS)) != chosen
+            or state.get("since", "") != window
+            or state.get("renderer") != renderer())
+    if full:
+        manifest.forget_made()
+        if state:
+            manifest.save_state({"full": "pending"})
     change_seq = store.meta_int("change_seq")
     related_seq = store.meta_int("related_seq")
     stamp = manifest.stamp
-    since = int(state.get("change_seq", -1))
+    last_seq = int(state.get("change_seq", -1))
     with store.transaction():
         store.rebuild_entities(unique_slug)
         changed: set[str] = set()
         cited: set[str] = set()
+        new_articles: list[str] = []
         if full:  # every page is rendered: no need to know what changed
             store.assign_story_slugs(unique_slug)
             days = [date.fromisoformat(d) for d, _ in store.day_counts()]
         else:
-            changed = set(store.changed_events(since))
+            changed = set(store.changed_events(last_seq))
             store.assign_story_slugs(unique_slug, changed)  # new headings come with changes
-            cited = store.events_citing(store.articles_since(state.get("articles", "")))
+            new_articles = store.articles_since(state.get("articles", ""))
+            cited = store.events_citing(new_articles)
             days = sorted({date.fromisoformat(d) for d in store.slug_dates(changed)}
                           | {day for _, day in store.headlines(changed).values()})
         moved: set[str] = set()
         for day in days:
             moved |= store.assign_event_slugs(day, unique_slug, slugify)
-    pages = Pages(store, settings)
-    plan = Plan(store, pages)
-    if full:
-        jobs = list(plan.everything())
-    else:
-        events = changed | cited | moved
-        extra = set(store.changed_related(int(state.get("related_seq", 0))))
-        extra |= store.related_mentioning(events)
-        jobs = list(dict.fromkeys(plan.changed(events, extra)))
-        planned = set(jobs)  # and the pages the last build could not make, again:
-        jobs += [job for job in decode_jobs(state.get("failed", "[]")) if job not in planned]
-    site = SiteInfo(url=settings.site_url.rstrip("/"), generated=stamp)
-    writer = Writer(outdir, manifest)
-    report = BuildReport(full=full)
-    failed: list[Failure] = []
-    if settings.workers > 1 and len(jobs) >= PARALLEL_FROM:
-        # Pages are independent: each process renders, writes and records its share.
-        global _WORK
-        _WORK = (store.path, settings, outdir, formats, site, split(jobs, settings.workers),
-                 manifest.stamp, full)
-        try:
-            # Processes that die with the build and do not hold its lock (see workers.py).
-            with fork_pool(settings.workers) as pool:
-                for done, written, unchanged in pool.map(_build_share, range(settings.workers)):
-                    report.pages += done[0]
-                    report.feeds += done[1]
-                    failed += done[2]
-                    writer.written += written
-                    writer.unchanged += unchanged
-        except BrokenProcessPool:  # one was killed (out of memory, an operator)
-            raise BuildError("a build process died before its pages were made; the next "
-                             "build completes this one") from None
-        finally:
-            _WORK = None
-    else:
-        report.pages, report.feeds, failed = _render_jobs(pages, plan, jobs, formats, site,
-                                                          writer, settings)
-    writer.write_many([(f"static/{p.name}", p.read_bytes()) for p in sorted(STATIC.glob("*"))
-                       if p.is_file()])
-    for extra_step in extras:
-        report.extras[extra_step.__name__] = extra_step(store, settings, outdir, writer)
+    with store.window(since):  # reads see the window's events only
+        pages = Pages(store, settings)
+        plan = Plan(store, pages, manifest)
+        if full:
+            jobs = list(plan.everything())
+        else:
+            events = changed | cited | moved
+            events |= plan.reach_of_new_pages(events)
+            extra = set(store.changed_related(int(state.get("related_seq", 0))))
+            extra |= store.related_mentioning(events)
+            jobs = list(dict.fromkeys(plan.changed(events, extra, new_articles)))
+            planned = set(jobs)  # and the pages the last build could not make, again:
+            jobs += [job for job in decode_jobs(state.get("failed", "[]")) if job not in planned]
+        site = SiteInfo(url=settings.site_url.rstrip("/"), generated=stamp)
+        writer = Writer(outdir, manifest)
+        writer.full = full
+        report = BuildReport(full=full)
+        failed: list[Failure] = []
+        if settings.workers > 1 and len(jobs) >= PARALLEL_FROM:
+            # Pages are independent: each process renders, writes and records its share.
+            global _WORK
+            _WORK = (store.path, settings, outdir, formats, site, split(jobs, settings.workers),
+                     manifest.stamp, full, since)
+            try:
+                # Processes that die with the build and do not hold its lock (see workers.py).
+                with fork_pool(settings.workers) as pool:
+                    for done, written, unchanged in pool.map(_build_share, range(settings.workers)):
+                        report.pages += done[0]
+                        report.feeds += done[1]
+                        failed += done[2]
+                        writer.written += written
+                        writer.unchanged += unchanged
+            except BrokenProcessPool:  # one was killed (out of memory, an operator)
+                raise BuildError("a build process died before its pages were made; the next "
+                                 "build completes this one") from None
+            finally:
+                _WORK = None
+        else:
+            report.pages, report.feeds, failed = _render_jobs(pages, plan, jobs, formats, site,
+                                                              writer, settings)
+        writer.write_many([(f"static/{p.name}", p.read_bytes()) for p in sorted(STATIC.glob("*"))
+                           if p.is_file()])
+        # Deleted before the extras: the sitemap lists what is left.
+        writer.remove(manifest.not_made(KEEP) if full else sorted(set(plan.gone)))
+        for extra_step in extras:
+            report.extras[extra_step.__name__] = extra_step(store, settings, outdir, writer)
     report.failed = [line for _, line in failed]
     manifest.save_state({"change_seq": change_seq, "related_seq": related_seq,
                          "articles": stamp, "built_at": datetime.now(UTC).isoformat(),
+                         "full": "done", "formats": chosen, "since": window,
+                         "renderer": renderer(),
                          "failed": encode_jobs(dict.fromkeys(job for job, _ in failed))})
     manifest.close()
     report.written, report.unchanged = writer.written, writer.unchanged
+    report.deleted = writer.deleted
     report.seconds = time.perf_counter() - started
     return report

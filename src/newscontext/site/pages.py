@@ -8,16 +8,19 @@ extension (each renderer adds its own), or an absolute URL for pages elsewhere.
 from __future__ import annotations
 
 import html
+import itertools
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import ClassVar, TypeVar
 
-from ..model import ArchivedEvent, Source
+from ..model import ArchivedEvent, Source, Story
+from ..portal.categories import canonical as canonical_category
 from ..portal.titles import day_title
 from ..settings import Settings
 from ..store import Store
+from ..store.articles import SourcePicture
 from . import urls
 
 SCHEMA_VERSION = 1
@@ -25,6 +28,7 @@ PAGE_SIZE = 50  # events per timeline page
 COOCCURRING = 12  # entities listed as found most often with a story or entity
 FRONT_DAYS = 3
 ITEMS_KEPT = 20_000  # event listing items a build keeps made (each is listed ~8 times)
+SUBSTORIES = 20  # sub-stories listed on a story's or subject's page
 TIMELINES_KEPT = 2_000  # timelines whose rows, chart and co-occurring entities are kept made
 EXCERPT_WORDS = 80  # of a source article's text shown when full text is not published
 
@@ -45,11 +49,28 @@ class EventItem:
     path: str
     date: date
     title: str
-    category: str | None
+    category: str | None  # one of the portal's current ten names (portal.categories)
+    category_heading: str | None  # the heading as the day page wrote it
     stories: list[Ref]
     description: str | None
     context: list[Ref]
     removed: bool
+    picture: Picture | None = None  # the cover picture, as the event's page shows it
+
+
+@dataclass
+class Picture:
+    """A cover picture as pages show it: `path` is the archive's small copy (a site file)
+    or, with `hotlink_images`, the publisher's URL; `width` and `height` its size in pixels
+    when known (a page keeps its room while it loads); `alt` the picture's own description,
+    else its article's headline; `credit` the outlet; `original` the publisher's URL."""
+
+    path: str
+    width: int | None
+    height: int | None
+    alt: str
+    credit: str | None
+    original: str
 
 
 @dataclass
@@ -93,6 +114,14 @@ class EntityCount:
 
 
 @dataclass
+class StoryCount:
+    """A story heading found right below a subject's or story's own, and its events."""
+
+    story: Ref
+    events: int
+
+
+@dataclass
 class Page:
     """Common to every page: its kind, its path and its title."""
 
@@ -107,11 +136,13 @@ class EventPage(Page):
     id: str = ""
     date: date | None = None
     day: Ref | None = None
-    category: str | None = None
+    category: str | None = None  # one of the portal's current ten names (portal.categories)
+    category_heading: str | None = None  # the heading as the day page wrote it
     stories: list[Ref] = field(default_factory=list)
     text: str = ""
     description: str | None = None
     image: str | None = None
+    picture: Picture | None = None  # the cover picture shown (see `event_picture`)
     sources: list[SourceItem] = field(default_factory=list)
     context: list[Ref] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
@@ -135,9 +166,18 @@ class DayPage(Page):
 
 
 @dataclass
+class YearCount:
+    """A year with events, and how many (the front page's way into the archive)."""
+
+    year: Ref
+    events: int
+
+
+@dataclass
 class FrontPage(Page):
     kind: ClassVar[str] = "front"
     days: list[DayPage] = field(default_factory=list)
+    years: list[YearCount] = field(default_factory=list)  # every year with events, oldest first
 
 
 @dataclass
@@ -147,6 +187,29 @@ class MonthPage(Page):
     month: int = 0
     days: list[DayCount] = field(default_factory=list)
     previous: Ref | None = None
+    next: Ref | None = None
+    year_page: Ref | None = None  # the year's page: its months as calendars
+
+
+@dataclass
+class MonthDays:
+    """A month of a year page: its page, its number, its events and its days with events."""
+
+    month: Ref
+    number: int
+    events: int
+    days: list[DayCount] = field(default_factory=list)
+
+
+@dataclass
+class YearPage(Page):
+    """`/news/YYYY/index`: the months of a year with events per day (calendars in HTML)."""
+
+    kind: ClassVar[str] = "year"
+    year: int = 0
+    events: int = 0
+    months: list[MonthDays] = field(default_factory=list)  # those with events, in order
+    previous: Ref | None = None  # the nearest years with events
     next: Ref | None = None
 
 
@@ -166,6 +229,11 @@ class TimelinePage(Page):
     pages: list[Ref] = field(default_factory=list)
     cooccurring: list[EntityCount] = field(default_factory=list)
     feeds: list[Ref] = field(default_factory=list)
+    # A subject's page lists the events it heads (as their story) and those that mention
+    # it: the ids of the listed events it heads, and how many it heads in all.
+    headed: list[str] = field(default_factory=list)
+    total_headed: int = 0
+    substories: list[StoryCount] = field(default_factory=list)  # headings right below it
 
 
 @dataclass
@@ -181,6 +249,7 @@ class SourcePage(Page):
     og_title: str | None = None
     og_description: str | None = None
     og_image: str | None = None
+    picture: Picture | None = None  # og_image as the page shows it (see `picture`)
     og_site_name: str | None = None
     article_title: str | None = None
     subtitle: str | None = None
@@ -201,6 +270,17 @@ class AboutPage(Page):
     events: int = 0
     first_day: date | None = None
     last_day: date | None = None
+
+
+@dataclass
+class NotFoundPage(Page):
+    """What a reader gets at an address with no page (HTML only: `/404.html`)."""
+
+    kind: ClassVar[str] = "not_found"
+
+
+def not_found() -> NotFoundPage:
+    return NotFoundPage(path=urls.NOT_FOUND, title="Not found")
 
 
 @dataclass
@@ -231,6 +311,57 @@ def event_media(store: Store, sources: list[Source],
     return description, image
 
 
+def picture(found: SourcePicture, credit: str | None, headline: str | None,
+            hotlink: bool) -> Picture | None:
+    """A source's cover picture as pages show it: the archive's copy, or None when there is
+    none (no image element at all, never a broken one). With `hotlink`, the publisher's
+    URL (http(s) only) when the crawl read it as a picture, or has not tried it yet: one
+    that failed (gone, not a picture, refused) would be a broken box."""
+    original = html.unescape(found.url).strip()
+    alt = " ".join(html.unescape(found.alt or found.headline or headline or "").split())
+    credit = " ".join((credit or found.site_name or "").split()) or None
+    if hotlink:
+        if (not original.lower().startswith(("http://", "https://"))
+                or found.status not in (None, "stored")):
+            return None
+        return Picture(original, found.width, found.height, alt, credit, original)
+    if found.copy is None or found.copy_type is None:
+        return None
+    return Picture(urls.media_path(found.copy, found.copy_type), found.copy_width,
+                   found.copy_height, alt, credit, original)
+
+
+def event_picture(sources: list[Source], pictures: Mapping[str, SourcePicture],
+                  headline: str, hotlink: bool = False) -> Picture | None:
+    """An event's cover picture: that of the first of its sources (in listed order) with
+    one to show, credited to the outlet the portal names."""
+    for source in sources:
+        found = pictures.get(source.url)
+        shown = picture(found, source.name, headline, hotlink) if found else None
+        if shown is not None:
+            return shown
+    return None
+
+
+def _excerpt(text: str, limit: int) -> str:
+    """The first `limit` words of a text, its paragraphs kept (blank lines between them),
+    with `…` when cut."""
+    parts = [p for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
+    if len(parts) == 1:  # no blank lines: one paragraph a line
+        parts = [p for p in parts[0].split("\n") if p.strip()]
+    kept: list[str] = []
+    left = limit
+    for part in parts:
+        words = part.split()
+        if left <= 0:
+            return "\n\n".join(kept) + " …"
+        kept.append(" ".join(words[:left]))
+        if len(words) > left:
+            return "\n\n".join(kept) + " …"
+        left -= len(words)
+    return "\n\n".join(kept)
+
+
 Row = tuple[str, str, int]  # (event id, date, position) of an event on a timeline
 
 
@@ -242,6 +373,8 @@ class _Timeline:
     first_week: date | None
     weekly: list[int]
     cooccurring: list[EntityCount]
+    headed: set[str]  # the events a subject heads
+    substories: list[StoryCount]
 
 
 V = TypeVar("V")
@@ -325,6 +458,14 @@ class Pages:
     def refresh(self) -> None:
         self.entity_slug = SlugTable(self.store.entity_slugs)
         self.story_slug = SlugTable(self.store.story_slugs)
+        # A heading that is one link is its subject's: the event links the subject's page.
+        # A story has a page of its own where some event writes its heading otherwise; a
+        # heading always one link leads to its (newest) subject's page.
+        self.story_subject = SlugTable(self.store.story_subjects)
+        self.story_plain = SlugTable(self.store.plain_headings)
+        self.canonical = SlugTable(self.store.canonical_titles)
+        # An entity whose title became a redirect or another spelling of a subject.
+        self.entity_subject = SlugTable(self.store.moved_entities)
         self.event_where = SlugTable(self.store.event_slugs)
         # An event is listed on its day and on every story and entity page it belongs to:
         # its item is made once (and kept while ITEMS_KEPT allows).
@@ -347,7 +488,8 @@ class Pages:
         full build: one query per timeline would read the events thousands of times)."""
         self._stories = self.store.story_members()
         self._entity_counts = self.store.entity_event_counts()
-        for table in (self.entity_slug, self.story_slug, self.event_where):
+        for table in (self.entity_slug, self.story_slug, self.event_where, self.story_subject,
+                      self.entity_subject, self.story_plain, self.canonical):
             table.read_all()
         self._everything = True
 
@@ -363,13 +505,66 @@ class Pages:
         day, slug = self.event_where[event_id]
         return Ref(title, urls.event_path(day, slug))
 
+    def want_subjects(self, titles: Iterable[str]) -> None:
+        """Read whether these entities have a page (slug and event count), in bulk."""
+        titles = list(dict.fromkeys(titles))
+        self.entity_slug.want(titles)
+        if not self._everything:
+            missing = [t for t in titles if t not in self._entity_counts]
+            if missing:
+                counts = self.store.entity_event_counts(missing)
+                self._entity_counts.update({t: counts.get(t, 0) for t in missing})
+
+    def has_page(self, title: str) -> bool:
+        """Whether a subject (an entity) has a page: one found with a single event has none
+        (most subjects: their page would only repeat the event's)."""
+        self.want_subjects([title])
+        return (title in self.entity_slug
+                and self._entity_counts.get(title, 0) >= self.settings.subject_min_events)
+
     def entity_ref(self, title: str) -> Ref:
-        slug = self.entity_slug.get(title)
-        return Ref(title, urls.entity_path(slug) if slug else urls.wikipedia_url(title))
+        """A subject's page, or its Wikipedia article when it has no page."""
+        if self.has_page(title):
+            return Ref(title, urls.entity_path(self.entity_slug[title]))
+        return Ref(title, urls.wikipedia_url(title))
+
+    def heading_subject(self, story: Story) -> str | None:
+        """The subject a story heading is, as this event writes it: one link and nothing
+        else ("[[Syrian Civil War]]"), the title it stands for; else None. Decided by the
+        event itself, so that its listing changes only when it or that subject does."""
+        if len(story.links) != 1 or story.links[0].label != story.text:
+            return None
+        target = story.links[0].target
+        return self.canonical.get(target, target)
+
+    def story_ref(self, story: Story) -> Ref | None:
+        """A story heading as an event shows it: its subject's page (or the subject's
+        Wikipedia article) when the heading is one link, else the story's own page."""
+        subject = self.heading_subject(story)
+        if subject is not None:
+            return Ref(story.text, self.entity_ref(subject).path)
+        slug = self.story_slug.get(story.text)
+        return Ref(story.text, urls.story_path(slug)) if slug else None
+
+    def moved(self, kind: str, name: str) -> Ref | None:
+        """Where a story's or an entity's own address leads when its page is another
+        subject's: a story heading that is one link (its subject's page), an entity whose
+        title became a redirect or another spelling (the page of the title it stands for).
+        None: no such page, or the address is its own page."""
+        if kind == "story":
+            subject = self.story_subject.get(name)
+            known = name in self.story_slug and name not in self.story_plain
+        else:
+            subject = self.entity_subject.get(name)
+            known = name in self.entity_slug and not self.has_page(name)
+        if subject is None or not known:
+            return None
+        ref = self.entity_ref(subject)
+        return None if "://" in ref.path else Ref(name, ref.path)
 
     def story_refs(self, archived: ArchivedEvent) -> list[Ref]:
-        return [Ref(story.text, urls.story_path(self.story_slug[story.text]))
-                for story in archived.event.stories if story.text in self.story_slug]
+        return [ref for story in archived.event.stories
+                if (ref := self.story_ref(story)) is not None]
 
     # -- pieces ------------------------------------------------------------------------
 
@@ -385,10 +580,14 @@ class Pages:
             contexts = self.store.contexts(missing)
             media = self.store.source_media(
                 s.url for i in missing if i in events for s in events[i].event.sources)
+            pictures = self.store.source_pictures(
+                s.url for i in missing if i in events for s in events[i].event.sources)
             self.event_where.want(missing)
-            self.entity_slug.want(t for i in missing for t in contexts.get(i, ()))
-            self.story_slug.want(s.text for i in missing if i in events
-                                 for s in events[i].event.stories)
+            stories = [s for i in missing if i in events for s in events[i].event.stories]
+            self.story_slug.want(s.text for s in stories)
+            self.canonical.want(link.target for s in stories for link in s.links)
+            self.want_subjects([*(t for i in missing for t in contexts.get(i, ())),
+                                *filter(None, map(self.heading_subject, stories))])
             if len(self._items) + len(missing) > ITEMS_KEPT:
                 for old in list(self._items)[: len(self._items) // 2]:  # the oldest half
                     del self._items[old]
@@ -396,22 +595,26 @@ class Pages:
                 archived = events.get(event_id)
                 if archived is not None:
                     found[event_id] = self._items[event_id] = self._make_item(
-                        archived, contexts.get(event_id, []), media)
+                        archived, contexts.get(event_id, []), media, pictures)
         return [found[i] for i in event_ids if i in found]
 
     def _make_item(self, archived: ArchivedEvent, context: list[str],
-                   media: dict[str, tuple[str | None, str | None]]) -> EventItem:
+                   media: dict[str, tuple[str | None, str | None]],
+                   pictures: Mapping[str, SourcePicture] | None = None) -> EventItem:
         description, _ = event_media(self.store, archived.event.sources, media)
         return EventItem(
             id=archived.id,
             path=self.event_ref(archived.id, archived.event.text).path,
             date=archived.event.date,
             title=archived.event.text,
-            category=archived.event.category,
+            category=canonical_category(archived.event.category),
+            category_heading=archived.event.category,
             stories=self.story_refs(archived),
             description=description,
             context=[self.entity_ref(t) for t in context],
             removed=archived.removed,
+            picture=event_picture(archived.event.sources, pictures or {}, archived.event.text,
+                                  self.settings.hotlink_images),
         )
 
     # -- pages -------------------------------------------------------------------------
@@ -439,7 +642,7 @@ class Pages:
                                          + ([archived.moved_to] if archived.moved_to else []))
         context = self.store.context(event_id)
         self.event_where.want([event_id, *headlines])
-        self.entity_slug.want([*context, *(t for item in ranked for t in item.shared)])
+        self.want_subjects([*context, *(t for item in ranked for t in item.shared)])
         related = []
         for item in ranked:
             if item.id not in headlines or item.id not in self.event_where:
@@ -456,11 +659,14 @@ class Pages:
             id=event_id,
             date=event.date,
             day=Ref(event.date.isoformat(), urls.day_path(event.date)),
-            category=event.category,
+            category=canonical_category(event.category),
+            category_heading=event.category,
             stories=self.story_refs(archived),
             text=event.text,
             description=description,
             image=image,
+            picture=event_picture(event.sources, self.store.source_pictures(
+                s.url for s in event.sources), event.text, self.settings.hotlink_images),
             sources=sources,
             context=[self.entity_ref(t) for t in context],
             changes=changes,
@@ -492,9 +698,13 @@ class Pages:
             portal=Ref(day_title(day), urls.wikipedia_url(day_title(day))),
         )
 
-    def front(self, days: list[tuple[date, tuple[date | None, date | None]]]) -> FrontPage:
+    def front(self, days: list[tuple[date, tuple[date | None, date | None]]],
+              years: Iterable[tuple[int, int]] = ()) -> FrontPage:
+        """The newest days, and `years`: (year, events) of every year with events."""
         return FrontPage(path=urls.FRONT, title="newscontext: the news, day by day",
-                         days=[self.day(day, near) for day, near in days])
+                         days=[self.day(day, near) for day, near in days],
+                         years=[YearCount(Ref(str(year), urls.year_path(year)), n)
+                                for year, n in years])
 
     def month(self, year: int, month: int, counts: list[tuple[date, int]],
               previous: tuple[int, int] | None, following: tuple[int, int] | None
@@ -510,7 +720,27 @@ class Pages:
             year=year, month=month,
             days=[DayCount(Ref(day.isoformat(), urls.day_path(day)), n) for day, n in counts],
             previous=month_ref(previous), next=month_ref(following),
+            year_page=Ref(str(year), urls.year_path(year)),
         )
+
+    def year(self, year: int, counts: list[tuple[date, int]], previous: int | None,
+             following: int | None) -> YearPage:
+        """A year's page: `counts` are (day, live events) of its days with events, in
+        order; `previous` and `following` the nearest years with events."""
+        months: list[MonthDays] = []
+        for day, n in counts:
+            if not months or months[-1].number != day.month:
+                months.append(MonthDays(Ref(day.strftime("%B %Y"),
+                                            urls.month_path(year, day.month)), day.month, 0))
+            months[-1].events += n
+            months[-1].days.append(DayCount(Ref(day.isoformat(), urls.day_path(day)), n))
+
+        def year_ref(number: int | None) -> Ref | None:
+            return Ref(str(number), urls.year_path(number)) if number is not None else None
+
+        return YearPage(path=urls.year_path(year), title=str(year), year=year,
+                        events=sum(n for _, n in counts), months=months,
+                        previous=year_ref(previous), next=year_ref(following))
 
     def timeline(self, timeline: str, name: str, page: int | None = None) -> TimelinePage:
         """A story's or entity's events, paged (see `page_rows`)."""
@@ -527,17 +757,24 @@ class Pages:
             cooccurring=whole.cooccurring,
             feeds=[Ref("RSS", urls.feed_path(whole.path(None), "xml")),
                    Ref("Atom", urls.feed_path(whole.path(None), "atom"))],
+            headed=[i for i, *_ in page_rows(whole.rows, page) if i in whole.headed],
+            total_headed=len(whole.headed), substories=whole.substories,
         )
 
     def timeline_pages(self, timeline: str, name: str) -> list[int | None]:
-        """Which pages a timeline has: the main page and, past one page, numbered ones."""
-        if timeline == "story":
+        """Which pages a timeline has: none without an event; the main page and, past one
+        page, numbered ones."""
+        if timeline == "story":  # a heading that is one link: its subject's page is its
+            if name not in self.story_slug or name not in self.story_plain:
+                return []
             total = len(self.story_events(name))
         else:
-            if name not in self._entity_counts and not self._everything:
-                self._entity_counts.update(self.store.entity_event_counts([name]))
-            total = self._entity_counts.get(name, 0)
+            if not self.has_page(name):
+                return []
+            total = self._entity_counts[name]
         count = -(-total // PAGE_SIZE)
+        if not count:
+            return []
         return [None] + (list(range(1, count + 1)) if count > 1 else [])
 
     def timeline_events(self, timeline: str, name: str) -> list[Row]:
@@ -583,13 +820,40 @@ class Pages:
             found = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))[:COOCCURRING]
         else:
             found = self.store.cooccurring(ids, name, COOCCURRING)
-        self.entity_slug.want(title for title, _ in found)
+        self.want_subjects(title for title, _ in found)
         cooccurring = [EntityCount(self.entity_ref(title), n) for title, n in found]
+        if timeline == "story":
+            headed: set[str] = set()
+            chains = self.store.story_headings(ids)
+        else:
+            headed, chains = self.store.entity_headlines(name)
+        substories = self._substories(timeline, name, chains)
         whole = self._timelines[key] = _Timeline(rows, path, wikipedia, first_week, weekly,
-                                                 cooccurring)
+                                                 cooccurring, headed, substories)
         if len(self._timelines) > TIMELINES_KEPT:
             self._timelines.popitem(last=False)  # the least recently used
         return whole
+
+    def _substories(self, timeline: str, name: str, chains: list[list[Story]]
+                    ) -> list[StoryCount]:
+        """The headings right below this story's or subject's own in its events' chains of
+        headings, most events first, those with a page."""
+        counts: Counter[Story] = Counter()
+        self.canonical.want(link.target for chain in chains for s in chain for link in s.links)
+        for chain in chains:
+            for above, below in itertools.pairwise(chain):
+                own = above.text == name if timeline == "story" else \
+                    self.heading_subject(above) == name
+                if own:
+                    counts[below] += 1
+        found = []
+        for story, n in sorted(counts.items(), key=lambda pair: (-pair[1], pair[0].text)):
+            ref = self.story_ref(story)
+            if ref is not None and "://" not in ref.path:
+                found.append(StoryCount(ref, n))
+            if len(found) == SUBSTORIES:
+                break
+        return found
 
     def _story_article(self, rows: list[Row], name: str) -> str | None:
         """A story heading's Wikipedia article: its link, when the heading is one link."""
@@ -603,15 +867,20 @@ class Pages:
     def source(self, url: str, cited_by: list[tuple[str, str]], outlet: str | None) -> SourcePage:
         row = self.store.source_articles([url])[url]
         text = row["text"] or ""
-        words = text.split()
-        excerpt = " ".join(words[:EXCERPT_WORDS]) + (" …" if len(words) > EXCERPT_WORDS else "")
-        title = row["title"] or row["og_title"] or url
+        excerpt = _excerpt(text, EXCERPT_WORDS)
+        # Open Graph fields as the page's HTML wrote them: some publishers escape twice
+        # (`&amp;amp;`), leaving `&amp;` to decode, as event pages do (`event_media`).
+        og = {name: html.unescape(row[name]).strip() or None if row[name] else None
+              for name in ("og_title", "og_description", "og_image", "og_site_name")}
+        title = row["title"] or og["og_title"] or url
         return SourcePage(
             path=urls.source_path(row["hash"]), title=title, hash=row["hash"], url=url,
             final_url=row["final_url"], outlet=outlet, fetch_status=row["fetch_status"],
             fetched_at=row["fetched_at"], archived_from=row["archived_from"],
-            og_title=row["og_title"], og_description=row["og_description"],
-            og_image=row["og_image"], og_site_name=row["og_site_name"],
+            og_title=og["og_title"], og_description=og["og_description"],
+            og_image=og["og_image"], og_site_name=og["og_site_name"],
+            picture=next((picture(found, outlet, title, self.settings.hotlink_images)
+                          for found in self.store.source_pictures([url]).values()), None),
             article_title=row["title"], subtitle=row["subtitle"], author=row["author"],
             published=row["published"], article_status=row["article_status"],
             excerpt=excerpt or None,

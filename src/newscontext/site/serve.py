@@ -1,8 +1,9 @@
 """`newscontext serve`: the built static site over HTTP, as a static host would serve it.
 
 A Starlette app: `/` and folders answer with their `index.html`, a path without extension
-with its `.html` page, old event paths (listed in `_redirects`, which the build writes) with
-a 301 to where the event is now, anything else with a 404 page. Content types follow the
+with its `.html` page, a page's path with a trailing slash (`/stories/<slug>/`) with a 301 to
+the page, old event paths (listed in `_redirects`, which the build writes) with a 301 to
+where the event is now, anything else with the site's 404 page. Content types follow the
 formats: Markdown as `text/markdown`, feeds as RSS and Atom. The build's own state (hidden
 folders) is never served, and no path reaches outside the folder. Connections are handled
 by `httpd` (timeouts, a connection bound, NODELAY); put a caching proxy in front to publish.
@@ -14,6 +15,7 @@ import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -22,6 +24,8 @@ from starlette.routing import Route
 
 from .. import httpd
 from ..settings import Settings
+from .notfound import FILE as NOT_FOUND_FILE
+from .notfound import not_found_html
 from .redirects import MAP, read_map
 
 log = httpd.log  # the server's log, where repeats are logged once a minute
@@ -38,21 +42,14 @@ CONTENT_TYPES = {
     ".svg": "image/svg+xml",
     ".png": "image/png",
     ".jpg": "image/jpeg",
+    ".webp": "image/webp",
     ".ico": "image/x-icon",
     ".wasm": "application/wasm",
 }
 RSS = "application/rss+xml"
 DEFAULT_TYPE = "application/octet-stream"  # Pagefind's index parts among others
-NOT_FOUND = """<!DOCTYPE html>
-<html lang="en">
-<head><meta charset="utf-8"><title>Not found · newscontext</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="/static/style.css"></head>
-<body><main><h1>Not found</h1>
-<p>There is no page at this address. Try the <a href="/index.html">newest days</a> or
-<a href="/search.html">search</a>.</p></main></body>
-</html>
-"""
+# The site's 404 page, for a folder built before the build wrote its own /404.html.
+NOT_FOUND = not_found_html()
 
 
 def content_type(name: str) -> str:
@@ -96,17 +93,25 @@ def site_file(path: Path) -> os.stat_result | None:
     return found if readable and stat.S_ISREG(found.st_mode) else None
 
 
-def find_file(root: Path, path: str) -> tuple[Path, os.stat_result] | None:
-    """The file answering a URL path (itself, its folder's index.html, or its .html page) and
-    its stat. None for paths outside the site: `..` and hidden (dot) names such as the build's
-    own folder are refused before the file system is asked."""
+def candidates(path: str) -> list[str]:
+    """The site files (relative to the site's root) that may answer a URL path, in the order
+    tried: `/` and folders their index.html, other paths themselves, then their .html page,
+    then their folder's index.html. None of them for paths outside the site: `..` and hidden (dot)
+    names such as the build's own folder. The live server answers paths by the same rule."""
     parts = [p for p in path.split("/") if p]
     if any(p.startswith(".") or "\\" in p or "\0" in p for p in parts):
-        return None
-    target = root.joinpath(*parts)
-    candidates = [target / "index.html"] if path.endswith("/") or not parts else [
-        target, target.with_name(target.name + ".html"), target / "index.html"]
-    for candidate in candidates:
+        return []
+    target = "/".join(parts)
+    if path.endswith("/") or not parts:
+        return [f"{target}/index.html" if parts else "index.html"]
+    return [target, f"{target}.html", f"{target}/index.html"]
+
+
+def find_file(root: Path, path: str) -> tuple[Path, os.stat_result] | None:
+    """The file answering a URL path (see `candidates`) and its stat; paths outside the site
+    are refused before the file system is asked."""
+    for name in candidates(path):
+        candidate = root / name
         found = site_file(candidate)
         if found is not None:
             return candidate, found
@@ -117,7 +122,7 @@ def create_app(outdir: Path) -> Starlette:
     """The app serving a built site folder."""
     root = Path(outdir).resolve()
     redirects = Redirects(root / MAP)
-    not_found = root / "404.html"
+    not_found = root / NOT_FOUND_FILE
 
     async def page(request: Request) -> Response:
         path = request.url.path
@@ -126,6 +131,17 @@ def create_app(outdir: Path) -> Starlette:
             query = request.url.query
             return RedirectResponse(moved + (f"?{query}" if query else ""), status_code=301)
         found = find_file(root, path)
+        if found is None and path.endswith("/") and path.strip("/"):
+            # `/stories/<slug>/`: a page's path written as a folder's. Send the reader to
+            # the page (one address per page), as its links name it; `/about.html/` names
+            # a file as a folder and stays a 404.
+            bare = path.rstrip("/")
+            page_file = find_file(root, bare)
+            if page_file is not None and page_file[0].name == bare.rsplit("/", 1)[-1] + ".html":
+                query = request.url.query
+                target = quote("/" + page_file[0].relative_to(root).as_posix())
+                return RedirectResponse(target + (f"?{query}" if query else ""),
+                                        status_code=301)
         if found is None:
             page_404 = site_file(not_found)
             if page_404 is not None:

@@ -6,12 +6,18 @@ at once but each host gently (see fetch.py); a dead one is looked up in the Wayb
 The body is kept compressed and content-addressed, the article is extracted from it, and
 everything about one source is committed in one transaction: a crawl killed at any moment
 loses only the sources in flight, and the next crawl picks them up.
+
+An archived article's cover picture (its og:image) is fetched right after it and kept as a
+small copy (images.py), in a transaction of its own: a picture that fails is one log line
+and never fails its article. Pictures of articles archived before are fetched at the end of
+a crawl, `crawl_image_backfill` at most, so existing archives get theirs over a few runs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import html
 import logging
 import os
 import time
@@ -31,6 +37,7 @@ from ..store import Store
 from ..store.articles import DueSource
 from .extract import Extraction, extract
 from .fetch import DEAD, Fetcher, FetchResult
+from .images import MAX_ATTEMPTS, RETRY, STORED, ImageResult, fetch_image
 from .wayback import Capture, find_capture
 
 log = logging.getLogger("newscontext.crawl")
@@ -62,6 +69,7 @@ class CrawlReport:
     due: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
     given_up: int = 0  # failed for the last time: never tried again
+    images: Counter[str] = field(default_factory=Counter)  # cover pictures, by status
     seconds: float = 0.0
 
 
@@ -121,7 +129,8 @@ def crawl(store: Store, settings: Settings, since: date | None = None,
     report.registered = len(new)
     due = store.due_sources(utc_now(), since, limit)
     report.due = len(due)
-    if due:
+    backfill = settings.crawl_images and settings.crawl_image_backfill > 0
+    if due or backfill:
         asyncio.run(_Crawl(store, settings, report, progress).run(due))
     report.seconds = time.perf_counter() - started
     return report
@@ -150,6 +159,7 @@ class _Crawl:
         self.report = report
         self.progress = progress
         self.done = 0
+        self.pictures: set[str] = set()  # picture URLs fetched (or in flight) this crawl
         # Extraction is CPU work: off the event loop so fetches go on, one page at a time
         # because the extractor's libraries are not known to be thread-safe.
         self.extractor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract")
@@ -157,13 +167,50 @@ class _Crawl:
     async def run(self, due: list[DueSource]) -> None:
         window = asyncio.Semaphore(max(1, self.settings.fetch_concurrency) * _IN_FLIGHT_PER_SLOT)
         try:
-            async with Fetcher(self.settings) as fetcher, asyncio.TaskGroup() as group:
-                for source in _interleave_hosts(due):
-                    await window.acquire()
-                    task = group.create_task(self.one(fetcher, source, len(due)))
-                    task.add_done_callback(lambda _: window.release())
+            async with Fetcher(self.settings) as fetcher:
+                async with asyncio.TaskGroup() as group:
+                    for source in _interleave_hosts(due):
+                        await window.acquire()
+                        task = group.create_task(self.one(fetcher, source, len(due)))
+                        task.add_done_callback(lambda _: window.release())
+                if self.settings.crawl_images and self.settings.crawl_image_backfill > 0:
+                    await self.backfill(fetcher, window)
         finally:
             self.extractor.shutdown(wait=True)
+
+    async def backfill(self, fetcher: Fetcher, window: asyncio.Semaphore) -> None:
+        """The pictures of articles archived before (or whose picture may work now)."""
+        wanted = [url for url in self.store.due_images(
+            RETRY, MAX_ATTEMPTS, self.settings.crawl_image_backfill + len(self.pictures))
+            if url not in self.pictures][: self.settings.crawl_image_backfill]
+        async with asyncio.TaskGroup() as group:
+            for url in wanted:
+                await window.acquire()
+                task = group.create_task(self.picture(fetcher, url))
+                task.add_done_callback(lambda _: window.release())
+
+    async def picture(self, fetcher: Fetcher, url: str) -> None:
+        """Fetch one cover picture (`url` as the article gave it) and record how it ended.
+        Whatever happens, the article and the crawl go on."""
+        if url in self.pictures:
+            return
+        self.pictures.add(url)
+        try:
+            result = await fetch_image(fetcher, html.unescape(url), self.settings)
+        except Exception as exc:  # a fault of ours must not stop the crawl either
+            log.warning("picture %s: %s: %s", url, type(exc).__name__, exc)
+            result = ImageResult(url, "error", message=f"{type(exc).__name__}: {exc}")
+        with self.store.transaction():
+            self.store.save_image(url, status=result.status, at=utc_now(),
+                                  width=result.width, height=result.height,
+                                  copy=result.copy, message=result.message)
+        self.report.images[result.status] += 1
+        if result.status == STORED:
+            log.info("picture %s: %d x %d, copy %d x %d, %d bytes", url, result.width,
+                     result.height, result.copy.width, result.copy.height,
+                     len(result.copy.content))
+        else:
+            log.warning("picture %s: %s (%s)", url, result.status, result.message)
 
     async def one(self, fetcher: Fetcher, source: DueSource, total: int) -> None:
         page = _Page(await fetcher.fetch(source.url))
@@ -185,6 +232,10 @@ class _Crawl:
         log.info("%s %s", status, source.url)
         if self.progress is not None:
             self.progress(self.done, total, source.url, status)
+        image = extraction.og.image if extraction is not None else None
+        if (image and self.settings.crawl_images and status in ("fetched", "archived")
+                and not self.store.image_tried(image, RETRY, MAX_ATTEMPTS)):
+            await self.picture(fetcher, image)
 
     def record(self, source: DueSource, page: _Page, extraction: Extraction | None) -> str:
         """Everything about one source in one transaction; returns its new status."""

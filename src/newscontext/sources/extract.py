@@ -74,6 +74,9 @@ class OpenGraph:
     image: str | None = None
     site_name: str | None = None
     published: str | None = None
+    # The picture described for those who cannot see it (og:image:alt, twitter:image:alt):
+    # the cover picture's alt text on the site.
+    image_alt: str | None = None
 
 
 @dataclass(slots=True)
@@ -170,6 +173,8 @@ def _extract_tree(tree: lxml.html.HtmlElement, url: str, final: str) -> Extracti
         site_name=_first_text(meta.get("og:site_name"), ld.publisher, meta.get("application-name")),
         published=_first_date(meta.get("article:published_time"), ld.date_published),
     )
+    if og.image:
+        og.image_alt = _first_text(meta.get("og:image:alt"), meta.get("twitter:image:alt"))
 
     title = _title(tree, meta, ld, og, site_tokens)
     blocks = _body_blocks(tree, final, ld)

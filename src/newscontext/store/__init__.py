@@ -34,7 +34,9 @@ from ..model import (
 )
 from ..site.urls import MAX_SLUG
 from .articles import ArticlesStore
+from .fts import flush as flush_search
 from .schema import MIGRATIONS, migrate
+from .titles import TitlesStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +169,7 @@ def _check_current(conn: sqlite3.Connection) -> None:
                else "upgrade newscontext"))
 
 
-class Store(ArticlesStore):
+class Store(ArticlesStore, TitlesStore):
     """One archive file. Open it, use it, close it (or use it as a context manager).
 
     `create=False` is for commands that only read: they must say that there is no archive
@@ -205,6 +207,30 @@ class Store(ArticlesStore):
             raise StoreError(f"{path}: not a newscontext archive ({exc})") from None
 
     @contextmanager
+    def window(self, since: date | None) -> Iterator[None]:
+        """Reads on this connection see only the events of `since` and later (all: None),
+        their paths and contexts: a static site of the last years is built from the same
+        queries as the whole one. Temporary views named as the tables shadow them here
+        only (other connections see every event)."""
+        if since is None:
+            yield
+            return
+        day = date.fromisoformat(since.isoformat()).isoformat()  # a date: safe as a literal
+        views = {
+            "events": f"SELECT * FROM main.events WHERE date >= '{day}'",
+            "event_slugs": f"SELECT * FROM main.event_slugs WHERE date >= '{day}'",
+            "event_entities": "SELECT x.* FROM main.event_entities x JOIN main.events e "
+                              f"ON e.id = x.event_id WHERE e.date >= '{day}'",
+        }
+        for name, sql in views.items():
+            self.conn.execute(f"CREATE TEMP VIEW {name} AS {sql}")
+        try:
+            yield
+        finally:
+            for name in views:
+                self.conn.execute(f"DROP VIEW IF EXISTS temp.{name}")
+
+    @contextmanager
     def deadline(self, seconds: float) -> Iterator[None]:
         """Interrupt any statement still running `seconds` from now (sqlite3.OperationalError
         "interrupted"): a query a client made expensive must not hold a server's worker."""
@@ -226,10 +252,12 @@ class Store(ArticlesStore):
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """All or nothing: commits on success, rolls back on any exception."""
+        """All or nothing: commits on success, rolls back on any exception. The search
+        index takes the transaction's changes just before it commits (store/fts.py)."""
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield
+            flush_search(self.conn)
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
@@ -732,6 +760,9 @@ class Store(ArticlesStore):
         conn.execute("INSERT INTO event_entities (event_id, entity, label, in_text, in_story) "
                      "SELECT event_id, entity, COALESCE(label, ''), in_text, in_story "
                      "FROM temp.ctx")
+        # Their labels may have changed: the search index takes them now (schema 8).
+        conn.execute("INSERT OR IGNORE INTO fts_pending (kind, ref) "
+                     "SELECT DISTINCT 'entity', entity FROM temp.ctx")
         conn.execute("DELETE FROM temp.ctx")
         self._set_meta("entities_seq", latest)
         return len(rows)
@@ -1041,6 +1072,71 @@ class Store(ArticlesStore):
             "JOIN events e ON e.id = x.event_id WHERE x.entity = ? "
             "ORDER BY e.date DESC, e.position DESC, e.id DESC", (title,))]
 
+    def entity_headlines(self, title: str) -> tuple[set[str], list[list[Story]]]:
+        """The events a subject heads (its link is in their story headings), and those
+        events' chains of headings (to find its sub-stories)."""
+        rows = self.conn.execute(
+            "SELECT DISTINCT e.id, e.stories FROM event_entities x JOIN events e "
+            "ON e.id = x.event_id WHERE x.entity = ? AND x.in_story = 1", (title,)).fetchall()
+        return {row[0] for row in rows}, [_stories(row[1]) for row in rows]
+
+    def story_headings(self, event_ids: Iterable[str]) -> list[list[Story]]:
+        """The chains of story headings of these events (outermost first)."""
+        return [_stories(row[0]) for row in self.conn.execute(
+            "SELECT stories FROM events WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(event_ids)),))]
+
+    def canonical_titles(self, titles: Iterable[str] | None = None) -> dict[str, str]:
+        """Title -> the title it stands for, for the titles the archive knows (of these)."""
+        sql = "SELECT title, canonical FROM titles"
+        if titles is None:
+            return dict(self.conn.execute(sql).fetchall())
+        return dict(self.conn.execute(f"{sql} WHERE title IN (SELECT value FROM json_each(?))",
+                                      (json.dumps(list(titles)),)).fetchall())
+
+    def plain_headings(self, headings: Iterable[str] | None = None) -> dict[str, int]:
+        """Story headings written, on some event, as other than one link (their story has
+        a page of its own): heading -> 1."""
+        sql = ("SELECT DISTINCT json_extract(s.value, '$.text') AS heading "
+               "FROM events e, json_each(e.stories) s "
+               "WHERE NOT (json_array_length(s.value, '$.links') = 1 AND "
+               "json_extract(s.value, '$.links[0].label') = json_extract(s.value, '$.text'))")
+        params: tuple[str, ...] = ()
+        if headings is not None:
+            sql += " AND heading IN (SELECT value FROM json_each(?))"
+            params = (json.dumps(list(headings)),)
+        return {row[0]: 1 for row in self.conn.execute(sql, params)}
+
+    def moved_entities(self, titles: Iterable[str] | None = None) -> dict[str, str]:
+        """Entity title -> the title it now stands for, for entities whose title became a
+        redirect or a folded spelling of another (of every entity, or of these)."""
+        sql = ("SELECT n.title, t.canonical FROM entities n JOIN titles t ON t.title = n.title "
+               "WHERE t.canonical != n.title")
+        if titles is None:
+            return dict(self.conn.execute(sql).fetchall())
+        return dict(self.conn.execute(f"{sql} AND n.title IN (SELECT value FROM json_each(?))",
+                                      (json.dumps(list(titles)),)).fetchall())
+
+    def story_subjects(self, headings: Iterable[str] | None = None) -> dict[str, str]:
+        """Story heading -> the subject (canonical entity) it is, for headings that are one
+        link and nothing else ("[[Syrian Civil War]]"): their page is the subject's. Where
+        a heading was linked to different titles, its newest event's link counts."""
+        sql = ("SELECT json_extract(s.value, '$.text') AS heading, "
+               "COALESCE(t.canonical, json_extract(s.value, '$.links[0].target')) "
+               "FROM events e, json_each(e.stories) s LEFT JOIN titles t "
+               "ON t.title = json_extract(s.value, '$.links[0].target') "
+               "WHERE json_array_length(s.value, '$.links') = 1 "
+               "AND json_extract(s.value, '$.links[0].label') = json_extract(s.value, '$.text') ")
+        params: tuple[str, ...] = ()
+        if headings is not None:
+            sql += "AND heading IN (SELECT value FROM json_each(?)) "
+            params = (json.dumps(list(headings)),)
+        found: dict[str, str] = {}
+        for heading, subject in self.conn.execute(
+                sql + "ORDER BY e.date, e.position", params):
+            found[heading] = subject  # the newest last
+        return found
+
     def entities_newest_event(self) -> list[tuple[str, str, int]]:
         """(entity, date, position) of every entity's newest event (removed ones too), newest
         first: a full build plans the pages listing the same events together."""
@@ -1085,9 +1181,13 @@ class Store(ArticlesStore):
         return found
 
     def articles_since(self, stamp: str) -> list[str]:
-        """Source URLs whose article was (re-)extracted after a time."""
+        """Source URLs whose article was (re-)extracted, or its cover picture kept, at or
+        after a time (a build's start: times have whole seconds, and what was written in
+        the second a build started may have come after it read the archive)."""
         return [row[0] for row in self.conn.execute(
-            "SELECT url FROM articles WHERE extracted_at > ?", (stamp,))]
+            "SELECT url FROM articles WHERE extracted_at >= ? UNION "
+            "SELECT a.url FROM images i JOIN articles a ON a.og_image = i.url "
+            "WHERE i.fetched_at >= ? AND i.copy_sha256 IS NOT NULL", (stamp, stamp))]
 
     def events_citing(self, source_urls: Iterable[str]) -> set[str]:
         urls = list(source_urls)
@@ -1100,13 +1200,20 @@ class Store(ArticlesStore):
                 f"WHERE json_extract(j.value, '$.url') IN ({marks})", chunk)}
         return found
 
-    def cited_sources(self) -> dict[str, list[tuple[str, str, str]]]:
-        """Fetched source URL -> [(event id, event text, outlet)] citing it."""
+    def cited_sources(self, urls: Iterable[str] | None = None
+                      ) -> dict[str, list[tuple[str, str, str]]]:
+        """Fetched source URL -> [(event id, event text, outlet)] citing it (of every
+        source, or of these)."""
         result: dict[str, list[tuple[str, str, str]]] = {}
+        where, params = "", ()
+        if urls is not None:
+            where = "WHERE a.url IN (SELECT value FROM json_each(?)) "
+            params = (json.dumps(list(urls)),)
         for url, event_id, text, name in self.conn.execute(
             "SELECT json_extract(j.value, '$.url'), e.id, e.text, json_extract(j.value, '$.name') "
             "FROM events e, json_each(e.sources) j JOIN articles a "
-            "ON a.url = json_extract(j.value, '$.url') ORDER BY e.date, e.position"
+            f"ON a.url = json_extract(j.value, '$.url') {where}ORDER BY e.date, e.position",
+            params,
         ):
             result.setdefault(url, []).append((event_id, text, name))
         return result
@@ -1123,6 +1230,51 @@ class Store(ArticlesStore):
     def entity_slugs(self, titles: Iterable[str] | None = None) -> dict[str, str]:
         """Entity title -> slug (of every entity, or of these)."""
         return self._slugs("entities", titles)
+
+    # -- the live server: what a path names (slugs and hashes are UNIQUE, so indexed) ------
+
+    def event_at(self, day: str, slug: str) -> tuple[str, bool] | None:
+        """(event id, whether it is the event's current path) of a day's slug."""
+        row = self.conn.execute("SELECT event_id, current FROM event_slugs "
+                                "WHERE date = ? AND slug = ?", (day, slug)).fetchone()
+        return (row[0], bool(row[1])) if row else None
+
+    def titled(self, table: str, slug: str) -> str | None:
+        """The story heading (`stories`) or entity title (`entities`) with this slug."""
+        if table not in ("stories", "entities"):
+            raise ValueError(table)
+        row = self.conn.execute(f"SELECT title FROM {table} WHERE slug = ?", (slug,)).fetchone()
+        return row[0] if row else None
+
+    def source_url(self, hash_: str) -> str | None:
+        row = self.conn.execute("SELECT url FROM sources WHERE hash = ?", (hash_,)).fetchone()
+        return row[0] if row else None
+
+    def unpublished_event(self) -> str | None:
+        """An event without a current path (ingested since the last build), if any."""
+        row = self.conn.execute(
+            "SELECT id FROM events e WHERE NOT EXISTS (SELECT 1 FROM event_slugs s "
+            "WHERE s.event_id = e.id AND s.current = 1) LIMIT 1").fetchone()
+        return row[0] if row else None
+
+    def state_marks(self) -> tuple:
+        """What tells one state of the archive from another, cheaply: every counter in
+        meta, how many paths, stories and entities there are, and the newest writes."""
+        marks: list[object] = sorted(tuple(row) for row in self.conn.execute(
+            "SELECT key, value FROM meta"))
+        for sql in ("SELECT COUNT(*), SUM(current) FROM event_slugs",
+                    "SELECT (SELECT COUNT(*) FROM stories), (SELECT COUNT(*) FROM entities)"):
+            marks.append(tuple(self.conn.execute(sql).fetchone()))
+        return (*marks, self.newest_writes())
+
+    def newest_writes(self) -> tuple[str | None, ...]:
+        """The time (ISO 8601, UTC) of the newest ingest, resolve, fetch, extraction and
+        cover picture fetch."""
+        return tuple(self.conn.execute(
+            "SELECT (SELECT MAX(ingested_at) FROM revisions), "
+            "(SELECT MAX(resolved_at) FROM titles), (SELECT MAX(fetched_at) FROM sources), "
+            "(SELECT MAX(extracted_at) FROM articles), "
+            "(SELECT MAX(fetched_at) FROM images)").fetchone())
 
     def source_articles(self, urls: Iterable[str]) -> dict[str, sqlite3.Row]:
         """Source URL -> its fetch record joined with its article (if any)."""

@@ -2,7 +2,8 @@
 
 A mixin of `Store` (it uses `self.conn`). The crawl writes each source in its own
 transaction: its outcome, its body (compressed, content-addressed: the same page cited
-twice is kept once) and what was extracted from it.
+twice is kept once) and what was extracted from it. An article's cover picture is fetched
+once per picture URL and kept as one small copy, content-addressed too (`image_copies`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,36 @@ class DueSource:
     hash: str
     attempts: int
     first_date: date
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePicture:
+    """A source article's cover picture, as pages show it: the publisher's URL (as the
+    article gave it), its alt text and headline, its size when fetched, and the small copy
+    when one is kept (`copy`: the copy's sha256)."""
+
+    url: str
+    alt: str | None
+    headline: str | None
+    site_name: str | None
+    status: str | None  # of its fetch (images.status); None: not fetched yet
+    width: int | None
+    height: int | None
+    copy: str | None
+    copy_type: str | None
+    copy_width: int | None
+    copy_height: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ImageCopy:
+    """A small copy of a picture as the site serves it."""
+
+    sha256: str
+    content: bytes
+    media_type: str
+    width: int
+    height: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +99,7 @@ def _article(row: sqlite3.Row) -> Article:
         url=row["url"], hash=row["hash"], status=row["status"], final_url=row["final_url"],
         fetched_at=row["fetched_at"], og_title=row["og_title"],
         og_description=row["og_description"], og_image=row["og_image"],
+        og_image_alt=row["og_image_alt"],
         og_site_name=row["og_site_name"], og_published=row["og_published"],
         title=row["title"], subtitle=row["subtitle"], author=row["author"],
         published=row["published"], text=row["text"], archived_from=row["archived_from"],
@@ -147,10 +179,11 @@ class ArticlesStore:
         self.conn.execute(
             "INSERT OR REPLACE INTO articles (url, final_url, og_title, og_description, "
             "og_image, og_site_name, og_published, title, subtitle, author, published, text, "
-            "status, extracted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "status, extracted_at, og_image_alt) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (url, extraction.final_url, og.title, og.description, og.image, og.site_name,
              og.published, article.title, article.subtitle, article.author, article.published,
-             article.text, extraction.status, at),
+             article.text, extraction.status, at, og.image_alt),
         )
 
     def source_state(self, url: str) -> SourceState | None:
@@ -174,3 +207,69 @@ class ArticlesStore:
         """Every extracted article, by URL."""
         for row in self.conn.execute(f"{_ARTICLE_SQL} ORDER BY a.url"):
             yield _article(row)
+
+    # -- cover pictures ----------------------------------------------------------------------
+
+    def due_images(self, retry: Iterable[str], max_attempts: int,
+                   limit: int | None = None) -> list[str]:
+        """Picture URLs of archived articles not fetched yet (or failed in a way worth
+        another try, `retry` statuses, fewer than `max_attempts` times), those of the
+        newest events first: what a crawl fetches for articles archived before it."""
+        retry = list(retry)
+        marks = ",".join("?" * len(retry)) or "NULL"
+        return [row[0] for row in self.conn.execute(
+            "SELECT a.og_image, MAX(e.date) AS last FROM articles a "
+            "JOIN event_sources s ON s.url = a.url JOIN events e ON e.id = s.event_id "
+            "LEFT JOIN images i ON i.url = a.og_image "
+            "WHERE a.og_image IS NOT NULL AND a.og_image != '' AND (i.url IS NULL OR "
+            f"(i.status IN ({marks}) AND i.attempts < ?)) "
+            "GROUP BY a.og_image ORDER BY last DESC, a.og_image LIMIT ?",
+            [*retry, max_attempts, -1 if limit is None else limit])]
+
+    def image_tried(self, url: str, retry: Iterable[str], max_attempts: int) -> bool:
+        """Whether a picture URL needs no fetch now: kept, or failed for good."""
+        row = self.conn.execute("SELECT status, attempts FROM images WHERE url = ?",
+                                (url,)).fetchone()
+        return row is not None and not (row[0] in set(retry) and row[1] < max_attempts)
+
+    def save_image(self, url: str, *, status: str, at: str, width: int | None = None,
+                   height: int | None = None, copy: ImageCopy | None = None,
+                   message: str | None = None) -> None:
+        """How fetching a picture ended, with its small copy when one was made (a copy
+        already kept under its hash is not stored again)."""
+        if copy is not None:
+            self.conn.execute(
+                "INSERT OR IGNORE INTO image_copies (sha256, content, media_type, width, "
+                "height, made_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (copy.sha256, copy.content, copy.media_type, copy.width, copy.height, at))
+        self.conn.execute(
+            "INSERT INTO images (url, status, attempts, fetched_at, width, height, "
+            "copy_sha256, message) VALUES (?, ?, 1, ?, ?, ?, ?, ?) ON CONFLICT (url) DO "
+            "UPDATE SET status = excluded.status, attempts = attempts + 1, "
+            "fetched_at = excluded.fetched_at, width = excluded.width, "
+            "height = excluded.height, copy_sha256 = excluded.copy_sha256, "
+            "message = excluded.message",
+            (url, status, at, width, height, copy.sha256 if copy else None, message))
+
+    def image_copy(self, sha256: str) -> ImageCopy | None:
+        row = self.conn.execute(
+            "SELECT sha256, content, media_type, width, height FROM image_copies "
+            "WHERE sha256 = ?", (sha256,)).fetchone()
+        return ImageCopy(row[0], bytes(row[1]), row[2], row[3], row[4]) if row else None
+
+    def image_copy_names(self) -> list[tuple[str, str]]:
+        """(sha256, media type) of every small copy kept, by hash."""
+        return [tuple(row) for row in self.conn.execute(
+            "SELECT sha256, media_type FROM image_copies ORDER BY sha256")]
+
+    def source_pictures(self, urls: Iterable[str]) -> dict[str, SourcePicture]:
+        """Source URL -> its article's cover picture, for the sources whose article has
+        one: with its small copy, when kept."""
+        return {row[0]: SourcePicture(*row[1:]) for row in self.conn.execute(
+            "SELECT a.url, a.og_image, a.og_image_alt, COALESCE(a.title, a.og_title), "
+            "a.og_site_name, i.status, i.width, i.height, c.sha256, c.media_type, c.width, "
+            "c.height "
+            "FROM articles a LEFT JOIN images i ON i.url = a.og_image "
+            "LEFT JOIN image_copies c ON c.sha256 = i.copy_sha256 "
+            "WHERE a.url IN (SELECT value FROM json_each(?)) AND a.og_image IS NOT NULL "
+            "AND a.og_image != ''", (json.dumps(list(urls)),))}

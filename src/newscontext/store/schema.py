@@ -293,6 +293,202 @@ MIGRATIONS: list[str] = [
     CREATE INDEX events_by_date ON events (date, position);
     CREATE INDEX events_by_change ON events (change_seq);
     """,
+    """
+    -- Full-text search (store/fts.py reads it). Kept current by the triggers below, so every
+    -- stage that writes events, versions, articles or subjects updates it in the same
+    -- transaction; `newscontext reindex` rebuilds it. A later migration that rebuilds
+    -- `events`, `event_versions` or `articles` (DROP TABLE) drops their triggers: it must
+    -- create them again.
+    CREATE TABLE event_sources (            -- which events cite a URL (json_each is a scan)
+        url         TEXT NOT NULL,
+        event_id    TEXT NOT NULL,
+        PRIMARY KEY (url, event_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX event_sources_by_event ON event_sources (event_id);
+    CREATE TABLE event_stories (            -- which events a story heading is over
+        title       TEXT NOT NULL,
+        event_id    TEXT NOT NULL,
+        PRIMARY KEY (title, event_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX event_stories_by_event ON event_stories (event_id);
+
+    CREATE TABLE fts_pending (              -- rows of the index to remake before the commit
+        kind        TEXT NOT NULL,          -- event, entity, story
+        ref         TEXT NOT NULL,
+        PRIMARY KEY (kind, ref)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE search_keys (              -- what each row of the search indexes stands for
+        id          INTEGER PRIMARY KEY,    -- the row's rowid in fts_events or fts_subjects
+        kind        TEXT NOT NULL,          -- event, entity, story
+        ref         TEXT NOT NULL,          -- the event id, entity title, story heading
+        UNIQUE (kind, ref)
+    );
+
+    -- One row per event: its wording now, its earlier wordings (a reworded event is found
+    -- by its old words) and the titles and descriptions of the articles it cites.
+    CREATE VIRTUAL TABLE fts_events USING fts5 (
+        text, earlier, sources, tokenize = 'porter unicode61 remove_diacritics 2');
+    -- One row per entity (its title and the words linked to it) and per story heading.
+    CREATE VIRTUAL TABLE fts_subjects USING fts5 (
+        name, labels, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
+
+    -- Inserting an event id here (re)makes its row, or drops it when the event is gone.
+    CREATE VIEW fts_event_queue (event_id) AS SELECT id FROM events WHERE 0;
+    CREATE TRIGGER fts_event_refresh INSTEAD OF INSERT ON fts_event_queue BEGIN
+        DELETE FROM fts_events WHERE rowid =
+            (SELECT id FROM search_keys WHERE kind = 'event' AND ref = NEW.event_id);
+        INSERT OR IGNORE INTO search_keys (kind, ref)
+            SELECT 'event', id FROM events WHERE id = NEW.event_id;
+        INSERT INTO fts_events (rowid, text, earlier, sources)
+            SELECT k.id, e.text,
+                (SELECT group_concat(t, char(10)) FROM (SELECT DISTINCT v.text AS t
+                    FROM event_versions v WHERE v.event_id = e.id AND v.text != e.text)),
+                (SELECT group_concat(t, char(10)) FROM (SELECT DISTINCT t FROM (
+                    SELECT a.title AS t, s.url AS u FROM event_sources s
+                        JOIN articles a ON a.url = s.url WHERE s.event_id = e.id
+                    UNION ALL SELECT a.og_title, s.url FROM event_sources s
+                        JOIN articles a ON a.url = s.url WHERE s.event_id = e.id
+                    UNION ALL SELECT a.subtitle, s.url FROM event_sources s
+                        JOIN articles a ON a.url = s.url WHERE s.event_id = e.id
+                    UNION ALL SELECT a.og_description, s.url FROM event_sources s
+                        JOIN articles a ON a.url = s.url WHERE s.event_id = e.id)
+                    WHERE t IS NOT NULL AND t != ''))
+            FROM events e JOIN search_keys k ON k.kind = 'event' AND k.ref = e.id
+            WHERE e.id = NEW.event_id;
+        DELETE FROM search_keys WHERE kind = 'event' AND ref = NEW.event_id
+            AND NOT EXISTS (SELECT 1 FROM events WHERE id = NEW.event_id);
+    END;
+
+    -- Inserting (kind, title) here (re)makes a subject's row.
+    CREATE VIEW fts_subject_queue (kind, ref) AS SELECT kind, ref FROM search_keys WHERE 0;
+    CREATE TRIGGER fts_subject_refresh INSTEAD OF INSERT ON fts_subject_queue BEGIN
+        DELETE FROM fts_subjects WHERE rowid =
+            (SELECT id FROM search_keys WHERE kind = NEW.kind AND ref = NEW.ref);
+        INSERT OR IGNORE INTO search_keys (kind, ref) SELECT NEW.kind, NEW.ref
+            WHERE (NEW.kind = 'entity' AND EXISTS (SELECT 1 FROM entities WHERE title = NEW.ref))
+               OR (NEW.kind = 'story' AND EXISTS (SELECT 1 FROM stories WHERE title = NEW.ref));
+        INSERT INTO fts_subjects (rowid, name, labels)
+            SELECT k.id, NEW.ref, CASE WHEN NEW.kind = 'entity' THEN
+                (SELECT group_concat(label, char(10)) FROM (SELECT DISTINCT label
+                    FROM event_entities WHERE entity = NEW.ref AND label NOT IN ('', NEW.ref)))
+                END
+            FROM search_keys k WHERE k.kind = NEW.kind AND k.ref = NEW.ref;
+    END;
+
+    CREATE TRIGGER fts_event_added AFTER INSERT ON events BEGIN
+        INSERT OR IGNORE INTO event_sources (url, event_id)
+            SELECT json_extract(j.value, '$.url'), NEW.id FROM json_each(NEW.sources) j
+            WHERE json_extract(j.value, '$.url') IS NOT NULL;
+        INSERT OR IGNORE INTO fts_pending (kind, ref) VALUES ('event', NEW.id);
+    END;
+    CREATE TRIGGER fts_event_changed AFTER UPDATE OF id, text, sources ON events
+    WHEN OLD.id IS NOT NEW.id OR OLD.text IS NOT NEW.text OR OLD.sources IS NOT NEW.sources
+    BEGIN
+        DELETE FROM event_sources WHERE event_id = OLD.id;
+        INSERT OR IGNORE INTO event_sources (url, event_id)
+            SELECT json_extract(j.value, '$.url'), NEW.id FROM json_each(NEW.sources) j
+            WHERE json_extract(j.value, '$.url') IS NOT NULL;
+        INSERT OR IGNORE INTO fts_pending (kind, ref)
+            SELECT 'event', OLD.id WHERE OLD.id IS NOT NEW.id;
+        INSERT OR IGNORE INTO fts_pending (kind, ref) VALUES ('event', NEW.id);
+    END;
+    CREATE TRIGGER event_stories_added AFTER INSERT ON events BEGIN
+        INSERT OR IGNORE INTO event_stories (title, event_id)
+            SELECT json_extract(s.value, '$.text'), NEW.id FROM json_each(NEW.stories) s
+            WHERE json_extract(s.value, '$.text') IS NOT NULL;
+    END;
+    CREATE TRIGGER event_stories_changed AFTER UPDATE OF id, stories ON events
+    WHEN OLD.id IS NOT NEW.id OR OLD.stories IS NOT NEW.stories BEGIN
+        DELETE FROM event_stories WHERE event_id = OLD.id;
+        INSERT OR IGNORE INTO event_stories (title, event_id)
+            SELECT json_extract(s.value, '$.text'), NEW.id FROM json_each(NEW.stories) s
+            WHERE json_extract(s.value, '$.text') IS NOT NULL;
+    END;
+    CREATE TRIGGER fts_event_deleted AFTER DELETE ON events BEGIN
+        DELETE FROM event_sources WHERE event_id = OLD.id;
+        DELETE FROM event_stories WHERE event_id = OLD.id;
+        INSERT OR IGNORE INTO fts_pending (kind, ref) VALUES ('event', OLD.id);
+    END;
+
+    -- A version with the event's present wording adds nothing to its row (see `earlier`).
+    CREATE TRIGGER fts_version_added AFTER INSERT ON event_versions
+    WHEN NEW.text IS NOT (SELECT text FROM events WHERE id = NEW.event_id) BEGIN
+        INSERT OR IGNORE INTO fts_pending (kind, ref) VALUES ('event', NEW.event_id);
+    END;
+    CREATE TRIGGER fts_version_changed AFTER UPDATE OF event_id, text ON event_versions
+    WHEN OLD.event_id IS NOT NEW.event_id OR OLD.text IS NOT NEW.text BEGIN
+        INSERT OR IGNORE INTO fts_pending (kind, ref) SELECT 'event', OLD.event_id
+            WHERE OLD.event_id IS NOT NEW.event_id;
+        INSERT OR IGNORE INTO fts_pending (kind, ref) VALUES ('event', NEW.event_id);
+    END;
+    CREATE TRIGGER fts_version_deleted AFTER DELETE ON event_versions BEGIN
+        INSERT OR IGNORE INTO fts_pending (kind, ref) VALUES ('event', OLD.event_id);
+    END;
+
+    -- INSERT OR REPLACE (save_article) fires no delete trigger: the insert one redoes the rows.
+    CREATE TRIGGER fts_article_added AFTER INSERT ON articles BEGIN
+        INSERT OR IGNORE INTO fts_pending (kind, ref)
+            SELECT 'event', event_id FROM event_sources WHERE url = NEW.url;
+    END;
+    CREATE TRIGGER fts_article_changed AFTER UPDATE ON articles BEGIN
+        INSERT OR IGNORE INTO fts_pending (kind, ref)
+            SELECT 'event', event_id FROM event_sources WHERE url IN (OLD.url, NEW.url);
+    END;
+    CREATE TRIGGER fts_article_deleted AFTER DELETE ON articles BEGIN
+        INSERT OR IGNORE INTO fts_pending (kind, ref)
+            SELECT 'event', event_id FROM event_sources WHERE url = OLD.url;
+    END;
+
+    -- Entities' labels change with contexts: rebuild_entities notes the entities it saw.
+    CREATE TRIGGER fts_entity_added AFTER INSERT ON entities BEGIN
+        INSERT OR IGNORE INTO fts_pending (kind, ref) VALUES ('entity', NEW.title);
+    END;
+    CREATE TRIGGER fts_story_added AFTER INSERT ON stories BEGIN
+        INSERT OR IGNORE INTO fts_pending (kind, ref) VALUES ('story', NEW.title);
+    END;
+
+    -- An archive made before: indexed now, once.
+    INSERT OR IGNORE INTO event_sources (url, event_id)
+        SELECT json_extract(j.value, '$.url'), e.id FROM events e, json_each(e.sources) j
+        WHERE json_extract(j.value, '$.url') IS NOT NULL;
+    INSERT OR IGNORE INTO event_stories (title, event_id)
+        SELECT json_extract(s.value, '$.text'), e.id FROM events e, json_each(e.stories) s
+        WHERE json_extract(s.value, '$.text') IS NOT NULL;
+    INSERT INTO fts_event_queue (event_id) SELECT id FROM events;
+    INSERT INTO fts_subject_queue (kind, ref)
+        SELECT 'entity', title FROM entities UNION ALL SELECT 'story', title FROM stories;
+    """,
+    """
+    -- Cover pictures (sources/images.py): each article's og:image fetched once and kept as
+    -- one small copy. A column is added, not the table rebuilt: a rebuilt `articles` would
+    -- lose its search triggers.
+    ALTER TABLE articles ADD COLUMN og_image_alt TEXT;   -- og:image:alt or twitter:image:alt
+
+    CREATE TABLE images (                   -- one row per picture URL an article gave
+        url         TEXT PRIMARY KEY,       -- as articles.og_image holds it
+        status      TEXT NOT NULL,          -- stored; or why not: not_found, blocked,
+            -- not_image, too_large, too_small, unreadable, timeout, refused, error
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        fetched_at  TEXT NOT NULL,
+        width       INTEGER,                -- of the picture as the publisher serves it
+        height      INTEGER,
+        copy_sha256 TEXT REFERENCES image_copies (sha256),  -- NULL unless stored
+        message     TEXT                    -- why it failed, for people
+    );
+    CREATE INDEX images_by_copy ON images (copy_sha256);
+    CREATE INDEX images_by_fetch ON images (fetched_at);
+    CREATE INDEX articles_by_image ON articles (og_image);  -- the articles a picture is of
+
+    CREATE TABLE image_copies (             -- the small copies, content-addressed
+        sha256      TEXT PRIMARY KEY,       -- of content: its file's name on the site
+        content     BLOB NOT NULL,          -- as served (WebP: compressed already)
+        media_type  TEXT NOT NULL,
+        width       INTEGER NOT NULL,
+        height      INTEGER NOT NULL,
+        made_at     TEXT NOT NULL
+    );                                      -- (a rowid table: its rows are large)
+    """,
 ]
 
 

@@ -46,7 +46,8 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from ... import __version__
-from ...model import Source
+from ...model import Source, Story
+from ...portal.categories import canonical as canonical_category
 from ...settings import Settings
 from ...store import Store
 from ...textclean import xml_safe
@@ -158,6 +159,8 @@ class FeedMaker:
         # The build's own slug tables and timelines, shared with the pages.
         self.event_where, self.story_slug = pages.event_where, pages.story_slug
         self.entity_slug = pages.entity_slug
+        self._story_ref = pages.story_ref
+        self._timeline_pages = pages.timeline_pages
         self._timeline_events = pages.timeline_events
         self._day_counts = pages.day_counts
         self.entry = lru_cache(maxsize=CACHE)(self._entry)
@@ -182,24 +185,28 @@ class FeedMaker:
         updated = max([published, *times])
         link = self.url(urls.event_path(*self.event_where[event_id]))
         stories = [s.text for s in event.stories]
-        categories = tuple(dict.fromkeys(
-            ([event.category] if event.category else []) + stories))
+        category = canonical_category(event.category)
+        categories = tuple(dict.fromkeys(([category] if category else []) + stories))
         text = xml_safe(event.text)
         entry = Entry(
             id=guid(event_id), title=clip(text), text=text, link=link,
             published=published, updated=updated, categories=tuple(map(xml_safe, categories)),
-            content=xml_safe(self._content(text, event.category, stories, event.sources, link)))
+            content=xml_safe(self._content(text, category, event.stories, event.sources,
+                                           link)))
         return replace(entry, xml=entry_xml(entry)), None
 
-    def _content(self, text: str, category: str | None, stories: list[str],
+    def _content(self, text: str, category: str | None, stories: Iterable[Story],
                  sources: Iterable[Source], link: str) -> str:
         esc = html.escape
         parts = [f"<p>{esc(text)}</p>"]
         chain = []
         for story in stories:
-            slug = self.story_slug.get(story)
-            chain.append(f'<a href="{esc(self.url(urls.story_path(slug)))}">{esc(story)}</a>'
-                         if slug else esc(story))
+            ref = self._story_ref(story)
+            if ref is None:
+                chain.append(esc(story.text))
+                continue
+            where = ref.path if "://" in ref.path else self.url(ref.path)
+            chain.append(f'<a href="{esc(where)}">{esc(story.text)}</a>')
         line = " · ".join(p for p in (esc(category) if category else "", " › ".join(chain)) if p)
         if line:
             parts.append(f"<p>{line}</p>")
@@ -246,6 +253,8 @@ class FeedMaker:
 
     def timeline(self, kind: str, name: str) -> list[tuple[str, bytes]]:
         """The feeds of one story or entity (none when it has no page)."""
+        if not self._timeline_pages(kind, name):
+            return []
         if kind == "story":
             slug = self.story_slug.get(name)
             path = urls.story_path(slug) if slug else ""

@@ -1,13 +1,17 @@
 """HTML: every page kind through Jinja2 templates, autoescaped, with one small stylesheet.
 
-The pages need no JavaScript, make no request outside the site (cover images of source
-articles aside: they are the sources' own pictures) and come out byte for byte the same for
-the same page: nothing here reads the clock. Links go to site paths and web addresses only
-(`linkable`): a source cited by a `javascript:` or `data:` URL is named, not linked.
+The pages need no JavaScript (and have none: a page holds no script and no form, the search
+page aside), make no request outside the site (cover images of source articles aside: they
+are the sources' own pictures) and come out byte for byte the same for the same page:
+nothing here reads the clock. Any date is two links away from every page: the header's
+"Dates" leads to the years, a year's calendars to its days. Links go to site paths and web
+addresses only (`linkable`): a source cited by a `javascript:` or `data:` URL is named, not
+linked.
 """
 
 from __future__ import annotations
 
+import calendar as _calendar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache, cached_property, lru_cache
@@ -19,15 +23,19 @@ from markupsafe import Markup, escape
 from .. import urls
 from ..pages import (
     AboutPage,
+    DayCount,
     DayPage,
     EventItem,
     EventPage,
     FrontPage,
     MonthPage,
+    NotFoundPage,
     Page,
+    Picture,
     RedirectPage,
     SourcePage,
     TimelinePage,
+    YearPage,
 )
 from . import Fragments, SiteInfo, absolute, href, linkable
 
@@ -50,7 +58,10 @@ ALTERNATES = (("json", "application/json", "JSON"), ("xml", "application/xml", "
 FEED_TYPES = {"xml": "application/rss+xml", "atom": "application/atom+xml"}
 SITE_FEEDS = (("RSS", urls.FEED_RSS), ("Atom", urls.FEED_ATOM))
 _KINDS = {kind.kind for kind in (AboutPage, DayPage, EventPage, FrontPage, MonthPage,
-                                 RedirectPage, SourcePage, TimelinePage)}
+                                 NotFoundPage, RedirectPage, SourcePage, TimelinePage,
+                                 YearPage)}
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+FRONT_DESCRIPTION_CHARS = 180  # of an event's description on the front page
 
 
 @dataclass(frozen=True)
@@ -70,10 +81,11 @@ class Head:
     description: str
     og_type: str
     image: str | None
-    canonical: str
+    canonical: str | None  # None: a page no address should name (the 404 page)
     alternates: list[Alternate]
     feeds: list[Alternate]
     redirect: str | None = None
+    noindex: bool = False
 
 
 @dataclass(frozen=True)
@@ -136,6 +148,14 @@ def listed(item: EventItem, dated: bool = False) -> Markup:
         "macros.html").module.event_item(item, dated=dated))  # type: ignore[attr-defined]
 
 
+def with_role(item: Markup, role: str) -> Markup:
+    """A listed event marked as one its subject heads ("story") or mentions ("mention"):
+    the listing is made once for every page, the mark belongs to this page."""
+    label = '<span class="role">Story</span> ' if role == "story" else ""
+    text = str(item).replace('<li class="event">', f'<li class="event" data-role="{role}">', 1)
+    return Markup(text.replace('<p class="title">', f'<p class="title">{label}', 1))
+
+
 def link(path: str) -> str:
     """Where an HTML page links a Ref's path (see `href`)."""
     return href(path, "html")
@@ -178,12 +198,49 @@ def weekday_date(value: date | str) -> str:
         day = date.fromisoformat(value) if isinstance(value, str) else value
     except ValueError:
         return str(value)
-    names = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-    return f"{names[day.weekday()]} {long_date(day)}"
+    return f"{WEEKDAYS[day.weekday()]} {long_date(day)}"
+
+
+@dataclass(frozen=True)
+class CalendarDay:
+    """A cell of a month's calendar: a day of the month (None: a day of another month, an
+    empty cell), its events (0: plain text, no link), its page, and how busy it is (0-4,
+    of the busiest day shown: the shade of a small calendar)."""
+
+    day: date | None
+    events: int = 0
+    path: str = ""
+    level: int = 0
+
+
+def calendar_weeks(year: int, month: int, days: list[DayCount], busiest: int = 0
+                   ) -> list[list[CalendarDay]]:
+    """A month as weeks from Monday (ISO 8601) to Sunday, each day with its events."""
+    counts = {count.day.title: count for count in days}
+    peak = busiest or max((count.events for count in days), default=0)
+    weeks = []
+    for week in _calendar.Calendar(firstweekday=0).monthdatescalendar(year, month):
+        cells = []
+        for day in week:
+            count = counts.get(day.isoformat()) if day.month == month else None
+            if day.month != month:
+                cells.append(CalendarDay(None))
+            elif count is None or not count.events:
+                cells.append(CalendarDay(day))
+            else:
+                level = min(4, 1 + 4 * (count.events - 1) // peak) if peak else 1
+                cells.append(CalendarDay(day, count.events, count.day.path, level))
+        weeks.append(cells)
+    return weeks
+
+
+def month_name(number: int) -> str:
+    return MONTHS[number - 1]
 
 
 def utc(value: str | None) -> str:
-    """An ISO 8601 UTC time as `2016-01-19 14:02 UTC`; anything else as it is."""
+    """An ISO 8601 UTC time as `19 January 2016, 14:02 UTC` (a date alone as `19 January
+    2016`: dates read the same on every page); anything else as it is."""
     if not value:
         return ""
     try:
@@ -193,8 +250,8 @@ def utc(value: str | None) -> str:
     if moment.utcoffset():
         moment = moment - moment.utcoffset()
     if len(value) <= 10:
-        return moment.date().isoformat()
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+        return long_date(moment.date())
+    return f"{long_date(moment.date())}, {moment:%H:%M} UTC"
 
 
 def plural(count: int, word: str) -> str:
@@ -221,8 +278,10 @@ def _environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(link=link, clip=clip, long_date=long_date, weekday_date=weekday_date,
-                       utc=utc, paragraphs=paragraphs)
-    env.globals.update(plural=plural, is_outside=is_outside, listed=listed)
+                       utc=utc, paragraphs=paragraphs, with_role=with_role)
+    env.globals.update(plural=plural, is_outside=is_outside, listed=listed,
+                       calendar_weeks=calendar_weeks, month_name=month_name,
+                       weekdays=WEEKDAYS, front_description_chars=FRONT_DESCRIPTION_CHARS)
     env.tests["linkable"] = linkable  # `{% if url is linkable %}`: a source's own address
     return env
 
@@ -232,13 +291,15 @@ def _environment() -> Environment:
 
 def head(page: Page, site: SiteInfo) -> Head:
     """Title, description, Open Graph and alternate links of a page."""
-    title = page.title if isinstance(page, FrontPage) else f"{page.title} – {site.name}"
+    # The site's name ends every title but the front page's, whatever the page's length.
+    suffix = "" if isinstance(page, FrontPage) else f" – {site.name}"
+    title = clip(page.title, TITLE_CHARS - len(suffix)) + suffix
     feeds = [Alternate(FEED_TYPES[path.rsplit(".", 1)[1]], f"{site.name} ({name})", path)
              for name, path in SITE_FEEDS]
     image = redirect = None
     og_type = "website"
     if isinstance(page, EventPage):
-        og_type, image = "article", page.image
+        og_type, image = "article", _shared_picture(page.picture, site)
         description = page.description or page.text
     elif isinstance(page, DayPage):
         description = _day_description(page)
@@ -253,8 +314,11 @@ def head(page: Page, site: SiteInfo) -> Head:
         feeds += [Alternate(FEED_TYPES.get(ref.path.rsplit(".", 1)[-1], "application/xml"),
                             f"{page.name} ({ref.title})", ref.path) for ref in page.feeds]
     elif isinstance(page, SourcePage):
-        image = page.og_image
+        image = _shared_picture(page.picture, site)
         description = page.og_description or page.excerpt or f"A source article: {page.url}"
+    elif isinstance(page, YearPage):
+        description = (f"{plural(page.events, 'event')} of {page.year} from Wikipedia's "
+                       "Current events portal, month by month, as calendars.")
     elif isinstance(page, MonthPage):
         events = sum(day.events for day in page.days)
         description = (f"{plural(events, 'event')} on {plural(len(page.days), 'day')} of "
@@ -262,11 +326,15 @@ def head(page: Page, site: SiteInfo) -> Head:
     elif isinstance(page, RedirectPage):
         redirect = link(page.target)
         description = f"This page has moved to {redirect}."
+    elif isinstance(page, NotFoundPage):  # served at any missing address: names none
+        return Head(title=title, description="There is no page at this address.",
+                    og_type=og_type, image=None, canonical=None, alternates=[], feeds=feeds,
+                    noindex=True)
     else:  # AboutPage
         description = ("What newscontext is, where its data comes from, and how to use every "
                        "page as JSON, XML or Markdown, the feeds and the exports.")
     return Head(
-        title=clip(title, TITLE_CHARS),
+        title=title,
         description=clip(description, DESCRIPTION_CHARS),
         og_type=og_type,
         image=image if image and linkable(image) else None,
@@ -275,7 +343,13 @@ def head(page: Page, site: SiteInfo) -> Head:
         alternates=[Alternate(kind, name, href(page.path, ext)) for ext, kind, name in ALTERNATES],
         feeds=feeds,
         redirect=redirect,
+        noindex=redirect is not None,
     )
+
+
+def _shared_picture(picture: Picture | None, site: SiteInfo) -> str | None:
+    """The og:image a page declares: the picture it shows, as an absolute URL."""
+    return absolute(site, picture.path, "html") if picture is not None else None
 
 
 def _day_description(page: DayPage) -> str:

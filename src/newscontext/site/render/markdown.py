@@ -21,10 +21,12 @@ from ..pages import (
     FrontPage,
     MonthPage,
     Page,
+    Picture,
     RedirectPage,
     Ref,
     SourcePage,
     TimelinePage,
+    YearPage,
 )
 from . import Fragments, SiteInfo, href, linkable
 
@@ -58,6 +60,15 @@ def escape(text: str | None) -> str:
 
 
 _UNSAFE_IN_URL = re.compile(r'[\s<>"\\`\x00-\x1f]')
+
+
+def _picture(picture: Picture | None) -> str | None:
+    """A cover picture: its image (alt text, the copy or the publisher's URL) and, after a
+    hard line break (a backslash), its credit."""
+    if picture is None or not linkable(picture.path):
+        return None
+    image = f"![{escape(picture.alt)}]({_destination(picture.path)})"
+    return f"{image}\\\n_Picture: {escape(picture.credit)}_" if picture.credit else image
 
 
 def _destination(url: str) -> str:
@@ -239,8 +250,7 @@ def event_page(page: EventPage) -> bytes:
         f"# {escape(page.text or page.title)}",
         removed,
         escape(page.description),
-        f"![Cover image]({_destination(page.image)})" if page.image and linkable(page.image)
-        else None,
+        _picture(page.picture),
         _section("Sources", numbered(sources)),
         _section("Context", [refs(page.context)] if page.context else []),
         _section("Changes", numbered(changes) if len(changes) > 1 else []),
@@ -268,6 +278,9 @@ def front_page(page: FrontPage) -> bytes:
     for day in page.days:
         blocks.append(f"## {link(day.title, day.path)}")
         blocks.extend(day_blocks(day, 3))
+    if page.years:
+        blocks.append(_section("The archive by year", [
+            " · ".join(f"{ref(item.year)} ({item.events})" for item in reversed(page.years))]))
     return _document(blocks)
 
 
@@ -276,15 +289,29 @@ def month_page(page: MonthPage) -> bytes:
             for count in page.days]
     return _document([
         f"# {escape(page.title)}",
-        _nav(page.previous, None, page.next),
+        _nav(page.previous, page.year_page, page.next),
         days or "_No events._",
     ])
 
 
+def year_page(page: YearPage) -> bytes:
+    blocks: list[str | list[str] | None] = [
+        f"# {escape(page.title)}",
+        _nav(page.previous, None, page.next) or None,
+        f"{page.events} event{'s' if page.events != 1 else ''}.",
+    ]
+    for month in page.months:
+        blocks.append(_section(f"{ref(month.month)} ({month.events})", [
+            f"- {ref(count.day)}: {count.events} event{'s' if count.events != 1 else ''}"
+            for count in month.days]))
+    return _document(blocks)
+
+
 def timeline_page(page: TimelinePage) -> bytes:
-    kind = "Story" if page.timeline == "story" else "Entity"
+    kind = "Story" if page.timeline == "story" else "Subject"
     facts = [f"{kind}: {escape(page.name)}",
-             f"{page.total} event{'s' if page.total != 1 else ''}"]
+             f"{page.total} event{'s' if page.total != 1 else ''}"
+             + (f", {page.total_headed} as the story" if page.total_headed else "")]
     if page.wikipedia:
         facts.append(link("Wikipedia article", page.wikipedia))
     blocks: list[str | list[str] | None] = [
@@ -294,13 +321,18 @@ def timeline_page(page: TimelinePage) -> bytes:
         chart(page),
         "### Events, newest first",
     ]
-    blocks.extend(event_block(item, 4, dated=True) for item in page.events)
+    headed = set(page.headed)
+    for item in page.events:
+        block = event_block(item, 4, dated=True)  # shared: marked in a copy
+        blocks.append([block[0] + " · _story_", *block[1:]] if item.id in headed else block)
     if not page.events:
         blocks.append("_No events._")
     if page.pages:
         current = str(page.page) if page.page else None
         marks = [f"**{escape(p.title)}**" if p.title == current else ref(p) for p in page.pages]
         blocks.append(_section("Pages, oldest first", [" · ".join(marks)]))
+    blocks.append(_section("Stories within", [
+        f"- {ref(item.story)} ({item.events})" for item in page.substories]))
     blocks.append(_section("Found most often with", [
         f"- {ref(item.entity)} ({item.events})" for item in page.cooccurring]))
     return _document(blocks)
@@ -334,7 +366,8 @@ def source_page(page: SourcePage) -> bytes:
         text = "\n\n".join(["### Full text", *paragraphs])
     excerpt = None
     if page.excerpt and not page.text:
-        excerpt = "\n\n".join(["### Excerpt", escape(page.excerpt),
+        excerpt = "\n\n".join(["### Excerpt", *(escape(p) for p in re.split(
+                                   r"\n\s*\n", page.excerpt) if p.strip()),
                                "_The full text belongs to its publisher: follow the link "
                                "above to read it._"])
     return _document([
@@ -342,8 +375,7 @@ def source_page(page: SourcePage) -> bytes:
         f"_{escape(page.subtitle)}_" if page.subtitle else None,
         facts,
         escape(page.og_description),
-        f"![Image]({_destination(page.og_image)})" if page.og_image and linkable(page.og_image)
-        else None,
+        _picture(page.picture),
         excerpt,
         text,
         _section("Cited by", numbered(ref(r) for r in page.cited_by)),
@@ -372,6 +404,7 @@ def about_page(page: AboutPage) -> bytes:
          "| day | `/news/YYYY/MM/DD/index` |",
          "| event | `/news/YYYY/MM/DD/<slug>` |",
          "| month | `/news/YYYY/MM/index` |",
+         "| year | `/news/YYYY/index` |",
          "| story | `/stories/<slug>` (older events: `/stories/<slug>/page/N`) |",
          "| entity | `/entities/<slug>` (older events: `/entities/<slug>/page/N`) |",
          "| source article | `/sources/<hash>` |",
@@ -380,8 +413,8 @@ def about_page(page: AboutPage) -> bytes:
         "to the new one.",
         "### JSON and XML",
         f"JSON and XML pages hold the same fields as the page, with `schema_version` "
-        f"(now {page.schema_version}) and `kind` (event, day, front, month, timeline, "
-        "source, about, redirect), ISO 8601 dates and UTC times, and the absolute `urls` "
+        f"(now {page.schema_version}) and `kind` (event, day, front, month, year, "
+        "timeline, source, about, redirect), ISO 8601 dates and UTC times, and the absolute `urls` "
         "of the page in every format. In XML, `schema_version` and `kind` are attributes of "
         "the root element `page`. A JSON Schema (draft 2020-12) of every kind, "
         "`page.schema.json`, and its documentation, `docs/schema.md`, ship with the "
@@ -417,6 +450,7 @@ _PAGES = {
     DayPage: day_page,
     FrontPage: front_page,
     MonthPage: month_page,
+    YearPage: year_page,
     TimelinePage: timeline_page,
     SourcePage: source_page,
     AboutPage: about_page,

@@ -5,14 +5,21 @@ event pages and the story and entity pages and writes its bundle: an index split
 content-addressed files that the browser fetches as needed, so search needs no server. The
 bundle is built beside the site, then copied into `/pagefind/` through the build's writer
 (unchanged files stay untouched, the entry file last, so a reader never sees a half-written
-index), and files of earlier bundles are removed.
+index), and files of earlier bundles are removed (recorded as deleted, for a publish).
 
 What is indexed: pages holding a `data-pagefind-body` element, when the templates mark them;
 until they do, the `<article class="event-page">` of event pages. Indexing is the slow part
-of a build on a large site, so it is a build option, and an incremental build runs Pagefind
-only when a page it reads was written since the last index (or on a full build).
+of a build on a large site (Pagefind reads every indexed page again: minutes at portal
+scale), so it is a build option, an incremental build runs Pagefind only when a page it reads
+was written since the last index (or on a full build), and the robot (`update`) runs it at
+most every `search_index_hours` (new events wait that long for the static search; the live
+server's search is always current).
 
-The search page is the one page that needs JavaScript, and says so in a `<noscript>`.
+The search page is the one page that needs JavaScript (`static/search.js`), and says so in
+a `<noscript>`. It is the same file in both deliveries: in a built folder the script finds
+Pagefind's bundle and loads its UI, themed by the site's colours (style.css); the live
+server has no bundle, and the script shows what its JSON API answers (subjects first, then
+events), always current.
 """
 
 from __future__ import annotations
@@ -24,14 +31,17 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from html import escape
+from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
+from ...ingest import hours_between, utc_now
 from ...settings import Settings
 from ...store import Store
 from .. import urls
+from ..pages import Page
+from . import SiteInfo, absolute
 
 if TYPE_CHECKING:
     from ..build import Writer
@@ -43,8 +53,18 @@ FALLBACK_ROOT = "article.event-page"  # indexed when no page has data-pagefind-b
 STATE = ".newscontext/search.json"  # when the index was last made, and by which Pagefind
 STAGING = ".newscontext/pagefind-new"
 SEARCH_PAGE = urls.file_for(urls.SEARCH, "html")
+SCRIPT_PATH = "/static/search.js"  # the page's script (render/static/, copied by the build)
+API = "/api/v1"  # where the live server mounts its JSON API (web/api.py PREFIX)
 
 Extra = Callable[[Store, Settings, Path, "Writer"], int]
+
+
+@dataclass
+class SearchPage(Page):
+    """`/search`: a form; what it finds comes from the browser (the live server's API, or
+    the Pagefind index of a static site), so the page holds nothing of the archive."""
+
+    kind: ClassVar[str] = "search"
 
 
 class SearchError(RuntimeError):
@@ -60,71 +80,30 @@ def pagefind_version() -> str:
 
 
 def search_page_html(settings: Settings) -> bytes:
-    """`/search.html`: Pagefind's UI on a page like the others."""
-    base = escape(settings.site_url.rstrip("/"))
-    front, about, search = (f"{p}.html" for p in (urls.FRONT, urls.ABOUT, urls.SEARCH))
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Search · newscontext</title>
-<meta name="description" content="Search the events, stories and subjects of the archive.">
-<meta name="robots" content="noindex">
-<meta name="color-scheme" content="light dark">
-<link rel="canonical" href="{base}{search}">
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="/static/style.css">
-<link rel="stylesheet" href="/{BUNDLE}/pagefind-ui.css">
-<link rel="alternate" type="application/rss+xml" title="RSS" href="{urls.FEED_RSS}">
-<link rel="alternate" type="application/atom+xml" title="Atom" href="{urls.FEED_ATOM}">
-</head>
-<body>
-<a class="skip" href="#main">Skip to content</a>
-<header class="site">
-<div class="bar">
-<a class="brand" href="{front}">newscontext</a>
-<nav aria-label="Site">
-<ul>
-<li><a href="{front}">Front page</a></li>
-<li><a href="{about}">About</a></li>
-<li><a href="{search}" aria-current="page">Search</a></li>
-</ul>
-</nav>
-</div>
-</header>
-<main id="main" tabindex="-1">
-<h1>Search</h1>
-<div id="search"></div>
-<noscript><p>Search needs JavaScript: it runs in your browser, on an index of the site
-(<a href="https://pagefind.app/">Pagefind</a>), and sends your words to no one. Every other
-page works without it: start from the <a href="{front}">newest days</a>, or from the story
-and subject pages every event links to.</p></noscript>
-<p id="search-missing" hidden>This copy of the site was built without its search index
-(<code>newscontext build --no-search</code>). Start from the <a href="{front}">newest
-days</a>.</p>
-</main>
-<footer class="site">
-<p>Event texts come from <a href="https://en.wikipedia.org/wiki/Portal:Current_events">Wikipedia's
-Current events portal</a>, available under
-<a href="https://creativecommons.org/licenses/by-sa/4.0/" rel="license">CC BY-SA 4.0</a>.</p>
-</footer>
-<script src="/{BUNDLE}/pagefind-ui.js"></script>
-<script>
-(function () {{
-  if (typeof PagefindUI === "undefined") {{
-    document.getElementById("search-missing").hidden = false;
-    return;
-  }}
-  var ui = new PagefindUI({{element: "#search", showImages: false, showSubResults: false,
-                           autofocus: true}});
-  var query = new URLSearchParams(window.location.search).get("q");
-  if (query) ui.triggerSearch(query);
-}})();
-</script>
-</body>
-</html>
-""".encode()
+    """`/search.html`: a page of the site like the others (the base template's header and
+    footer), holding the search form and `search.js`. The same bytes serve both deliveries:
+    the script loads Pagefind's UI where the bundle is (a built folder), and asks the live
+    server's API where it is not."""
+    from . import html  # Jinja2 and the templates load only when a page is made
+
+    site = SiteInfo(url=settings.site_url.rstrip("/"), generated="")
+    page = SearchPage(path=urls.SEARCH, title="Search")
+    head = html.Head(
+        title=f"{page.title} – {site.name}",
+        description="Search the events, stories and subjects of the archive.",
+        og_type="website", image=None, canonical=absolute(site, urls.SEARCH, "html"),
+        alternates=[],  # the page exists in HTML only
+        feeds=[html.Alternate(html.FEED_TYPES[path.rsplit(".", 1)[1]],
+                              f"{site.name} ({name})", path) for name, path in html.SITE_FEEDS],
+        noindex=True,
+    )
+    template = html._environment().get_template("search.html")
+    return template.render(
+        page=page, site=site, head=head, portal=None, chart=None, newest=None,
+        nav=[("Front page", urls.FRONT), ("About", urls.ABOUT), ("Search", urls.SEARCH)],
+        stylesheet=html.STYLESHEET_PATH, license=html.LICENSE, portal_home=html.PORTAL,
+        urls=urls, api=API, bundle=f"/{BUNDLE}/", script=SCRIPT_PATH,
+    ).encode("utf-8")
 
 
 def search_page(store: Store, settings: Settings, outdir: Path, writer: Writer) -> int:
@@ -197,20 +176,17 @@ def install_bundle(bundle: Path, outdir: Path, writer: Writer) -> int:
                            for n in names[start : start + 500]])
     keep = set(names)
     installed = outdir / BUNDLE
-    for path in sorted(installed.rglob("*"), reverse=True):
-        name = str(path.relative_to(installed))
-        if path.is_file() and name not in keep:
-            path.unlink()
-        elif path.is_dir() and not any(path.iterdir()):
-            path.rmdir()
+    writer.remove([f"{BUNDLE}/{name}" for path in sorted(installed.rglob("*"))
+                   if path.is_file() and (name := str(path.relative_to(installed))) not in keep])
     return len(names)
 
 
 def search_index(store: Store, settings: Settings, outdir: Path, writer: Writer, *,
-                 full: bool = False) -> int:
+                 full: bool = False, every_hours: float = 0.0) -> int:
     """Build extra: the search page, and the Pagefind index when a page it reads changed
-    since the last one (always on a full build). Run it last: later extras would make the
-    next build think pages changed. Returns the pages indexed (0: index up to date)."""
+    since the last one (always on a full build), and the last is `every_hours` old. Run it
+    last: later extras would make the next build think pages changed. Returns the pages
+    indexed (0: index left as it was)."""
     search_page(store, settings, outdir, writer)
     if not store.day_counts():
         # No event yet (every day so far blanked or vandalised): no page to index, and
@@ -224,9 +200,11 @@ def search_index(store: Store, settings: Settings, outdir: Path, writer: Writer,
     current = pagefind_version()
     if (not full and state.get("pagefind") == current
             and (outdir / BUNDLE / ENTRY).is_file()
-            and not _written_since(outdir, int(state.get("started_ns", 0)))):
-        return 0
+            and (not _written_since(outdir, int(state.get("started_ns", 0)))
+                 or _younger(state.get("indexed_at"), every_hours))):
+        return 0  # (pages written meanwhile stay newer than started_ns: indexed next time)
     started = time.time_ns()
+    indexed_at = utc_now()
     staging = outdir / STAGING
     shutil.rmtree(staging, ignore_errors=True)
     try:
@@ -236,16 +214,29 @@ def search_index(store: Store, settings: Settings, outdir: Path, writer: Writer,
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     state_file.parent.mkdir(parents=True, exist_ok=True)
-    state_file.write_text(json.dumps({"pagefind": current, "started_ns": started}),
-                          encoding="utf-8")
+    state_file.write_text(json.dumps({"pagefind": current, "started_ns": started,
+                                      "indexed_at": indexed_at}), encoding="utf-8")
     return sum(lang.get("page_count", 0) for lang in entry.get("languages", {}).values())
 
 
-def search_extra(full: bool = False) -> Extra:
-    """`search_index` as a build extra for a build that is (or is not) forced to be full."""
+def _younger(stamp: str | None, hours: float) -> bool:
+    """Whether the index made at `stamp` (the archive's clock) is less than `hours` old."""
+    if not hours or not stamp:
+        return False
+    try:
+        age = hours_between(stamp, utc_now())
+    except ValueError:  # a state file edited by hand
+        return False
+    return 0 <= age < hours
+
+
+def search_extra(full: bool = False, every_hours: float = 0.0) -> Extra:
+    """`search_index` as a build extra for a build that is (or is not) forced to be full,
+    indexing at most every `every_hours` (0: whenever indexed pages changed)."""
 
     def search_step(store: Store, settings: Settings, outdir: Path, writer: Writer) -> int:
-        return search_index(store, settings, outdir, writer, full=full)
+        return search_index(store, settings, outdir, writer, full=full,
+                            every_hours=every_hours)
 
     search_step.__name__ = search_step.__qualname__ = "search_index"
     return search_step

@@ -1,7 +1,8 @@
 """Sitemap: every HTML page of the site, for search engines.
 
 Listed: the front and about pages, months, days, events (current paths only: an old path of a
-reworded event is a redirect), stories and entities (their main pages) and source articles.
+reworded event is a redirect), stories and subjects (their main pages; not the address of a
+story that leads to its subject's page) and source articles.
 The list comes from the files the build wrote (its manifest), so a page is listed once it
 exists; `lastmod` is the time of the build that last changed its file (the build rewrites a
 file only when its content changes), so an unchanged build leaves the sitemap byte for byte
@@ -28,7 +29,6 @@ from xml.sax.saxutils import escape
 
 from ...settings import Settings
 from ...store import Store
-from .. import urls
 
 if TYPE_CHECKING:
     from ..build import Manifest, Writer
@@ -78,16 +78,17 @@ def _order(name: str) -> tuple[int, str]:
     return SECTIONS.index(name.partition("-")[0]), name
 
 
-def _read(manifest: Manifest, store: Store, outdir: Path, names: set[str] | None
-          ) -> dict[str, list[Url]]:
+def _read(manifest: Manifest, store: Store, settings: Settings, outdir: Path,
+          names: set[str] | None) -> dict[str, list[Url]]:
     """The URLs of these parts (of every part: None), each in path order."""
     if names is None:
         rows = manifest.files(".html")
     else:
         rows = [row for name in sorted(names) for prefix in _ranges(name)
                 for row in manifest.files(".html", prefix)]
-    old = {urls.file_for(urls.event_path(day, slug), "html")
-           for day, slug, _ in store.old_event_paths()}
+    from ..redirects import redirect_map  # old event paths, stories moved to their subject
+
+    old = {path.lstrip("/") for path in redirect_map(store, settings) if path.endswith(".html")}
     found: dict[str, list[Url]] = defaultdict(list)
     for path, changed_at in rows:
         part = bucket(path)
@@ -139,9 +140,9 @@ def sitemap_files(manifest: Manifest, store: Store, settings: Settings, outdir: 
     if known and saved["stamp"] < stamp and saved.get("site") == [base, limit]:
         touched = {part for path in manifest.changed_after(saved["stamp"], ".html")
                    if (part := bucket(path)) is not None}
-        found = _read(manifest, store, outdir, touched)
+        found = _read(manifest, store, settings, outdir, touched)
     else:
-        known, touched, found = {}, None, _read(manifest, store, outdir, None)
+        known, touched, found = {}, None, _read(manifest, store, settings, outdir, None)
     total = sum(len(u) for u in found.values()) + sum(
         n for name, parts in known.items() if name not in (touched or ()) for _, _, n in parts)
     if total <= limit:

@@ -327,6 +327,31 @@ def test_filters(client: TestClient):
         set(ids(category="Sports")) | set(ids(category="Arts and culture")))
 
 
+def test_a_hubs_events_walked_by_date_are_those_read_and_sorted(client: TestClient,
+                                                                 monkeypatch):
+    """A subject with many events is listed by walking the events by date (HUB_EVENTS):
+    the same answers, pages and cursors as reading all of its events and sorting them."""
+    from newscontext.store import query as query_module
+
+    def pages(**params) -> list[list[str]]:
+        found, cursor = [], None
+        while True:
+            data = client.get("/events", params=params | {"limit": 3} |
+                              ({"cursor": cursor} if cursor else {})).json()
+            found.append([e["id"] for e in data["events"]])
+            cursor = data["next"]
+            if cursor is None:
+                return found
+
+    cases = [{"entity": "syrian-army"}, {"entity": "syrian-army", "sort": "date"},
+             {"entity": ["Syrian Army", "Deir ez-Zor"]},
+             {"entity": "syrian-army", "from": "2016-01-01", "to": "2016-12-31"}]
+    sorted_ = [pages(**case) for case in cases]
+    monkeypatch.setattr(query_module, "HUB_EVENTS", 0)  # every subject a hub
+    assert [pages(**case) for case in cases] == sorted_
+    assert sum(map(len, sorted_[0])) >= 2
+
+
 def story_slug(client: TestClient, title: str) -> str:
     listed = client.get("/stories", params={"q": title, "limit": 500}).json()["stories"]
     (slug,) = [s["slug"] for s in listed if s["title"] == title]

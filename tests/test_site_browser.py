@@ -635,6 +635,10 @@ def test_search_finds_the_subject_first_from_its_sentence_only(browser, indexed:
     page = result.page
     iran = page.evaluate(SEARCH, ["Iran", {"ranking": PAGEFIND_RANKING}, None])
     assert iran["results"][0]["url"] == "/entities/iran.html"
+    from newscontext.site.build import STATIC  # the search page asks for this ranking
+
+    assert "ranking: {termSimilarity: 10, metaWeights: {title: 0}}" in \
+        (STATIC / "search.js").read_text(encoding="utf-8")
     assert iran["results"][0]["meta"]["kind"] == "subject"
     plain = page.evaluate(SEARCH, ["Islamic State", None, None])
     assert plain["results"][0]["url"] == "/entities/islamic-state.html"  # weighted name

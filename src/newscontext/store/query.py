@@ -32,7 +32,14 @@ class EventQuery:
     sort: str = "-date"  # date, -date, relevance (with fts)
 
 
-def _filters(query: EventQuery) -> tuple[list[str], dict[str, object]]:
+# A subject with more events than this is a hub: its newest events are found by walking the
+# events by date and checking each (a few dozen steps), not by reading all of its events and
+# sorting them (COVID-19 pandemic at 150,000 events: 18,000 rows sorted for 50).
+HUB_EVENTS = 2000
+
+
+def _filters(query: EventQuery, hubs: frozenset[str] = frozenset()
+             ) -> tuple[list[str], dict[str, object]]:
     where: list[str] = []
     params: dict[str, object] = {}
     if query.first:
@@ -44,7 +51,9 @@ def _filters(query: EventQuery) -> tuple[list[str], dict[str, object]]:
     if not query.removed:
         where.append("e.removed = 0")
     for n, title in enumerate(query.entities):
-        where.append(f"e.id IN (SELECT event_id FROM event_entities WHERE entity = :ent{n})")
+        where.append(f"EXISTS (SELECT 1 FROM event_entities x WHERE x.event_id = e.id "
+                     f"AND x.entity = :ent{n})" if title in hubs else
+                     f"e.id IN (SELECT event_id FROM event_entities WHERE entity = :ent{n})")
         params[f"ent{n}"] = title
     for n, title in enumerate(query.stories):
         where.append(f"e.id IN (SELECT event_id FROM event_stories WHERE title = :story{n})")
@@ -60,7 +69,13 @@ def list_events(conn: sqlite3.Connection, query: EventQuery, after: list | None,
     """Up to `limit` events after the key `after` (None: from the start), each with its
     key. With an FTS query only matching events are listed; `relevance` orders them by
     score (see store.fts)."""
-    where, params = _filters(query)
+    hubs = frozenset(title for title in query.entities if query.fts is None
+                     and query.sort != "relevance" and conn.execute(
+                         "SELECT COUNT(*) FROM (SELECT 1 FROM event_entities WHERE entity = ? "
+                         "LIMIT ?)", (title, HUB_EVENTS + 1)).fetchone()[0] > HUB_EVENTS)
+    # A hub alone among the filters: walk the events by date (every filter is a hub's).
+    walk = bool(hubs) and len(hubs) == len(query.entities) and not query.stories
+    where, params = _filters(query, hubs if walk else frozenset())
     params["limit"] = limit
     if query.sort == "relevance":
         order, key = "score, e.id", "(score, e.id) > (:k0, :k1)"
@@ -86,7 +101,8 @@ def list_events(conn: sqlite3.Connection, query: EventQuery, after: list | None,
     else:
         if after is not None:
             where.append(key)
-        rows = conn.execute(f"SELECT {_EVENT_COLUMNS} FROM events e{_where(where)} "
+        table = "events e INDEXED BY events_by_date" if walk else "events e"
+        rows = conn.execute(f"SELECT {_EVENT_COLUMNS} FROM {table}{_where(where)} "
                             f"ORDER BY {order} LIMIT :limit", params).fetchall()
     out = []
     for row in rows:

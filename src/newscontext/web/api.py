@@ -246,6 +246,7 @@ class Api:
         self.store = Store(db, readonly=True)
         self.lock = threading.Lock()
         self.site = settings.site_url.rstrip("/")
+        self._pages_made: tuple[int, Pages] | None = None
 
     def close(self) -> None:
         self.store.close()
@@ -287,9 +288,13 @@ class Api:
         return path, f"{self.site}{path}.html"
 
     def _pages(self) -> Pages:
-        """The page model, for which subjects and stories have a page (per request: its
-        tables are read as asked, in the request's read transaction)."""
-        return Pages(self.store, self.settings)
+        """The page model, for which subjects and stories have a page: its tables are read
+        as asked and kept until another connection commits a change (`data_version`), so a
+        hub subject's count is not counted again for every answer."""
+        version = self.store.conn.execute("PRAGMA data_version").fetchone()[0]
+        if self._pages_made is None or self._pages_made[0] != version:
+            self._pages_made = (version, Pages(self.store, self.settings))
+        return self._pages_made[1]
 
     def _subject(self, pages: Pages, title: str) -> dict:
         """A subject as answers name it: its page, or none (a subject of one event has no

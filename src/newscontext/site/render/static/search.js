@@ -324,7 +324,11 @@
       if (typeof window.PagefindUI !== "function") throw new Error("no PagefindUI");
       var ui = new window.PagefindUI({
         element: "#search-pagefind", bundlePath: BUNDLE, showImages: false,
-        showSubResults: false, resetStyles: true,
+        showSubResults: false, resetStyles: true, showEmptyFilters: false,
+        // A subject's page is found by its name first ("Iran": the Iran page, not the
+        // many events with "Iranian" words): exact terms weigh more, and titles no more
+        // than the subject page's own weighted name (checked in tests/test_browse.py).
+        ranking: {termSimilarity: 10, metaWeights: {title: 0}},
         processTerm: function (term) { toAddress(term.trim()); return term; },
       });
       // Pagefind's own message ("12 results for x") is not announced: the status line

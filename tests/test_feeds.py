@@ -15,7 +15,8 @@ from lxml import etree
 
 from newscontext import Archive, Settings
 from newscontext.site import urls
-from newscontext.site.build import BuildReport, Manifest
+from newscontext.site.build import BuildReport
+from newscontext.site.manifest import Manifest
 from newscontext.site.pages import Pages
 from newscontext.site.render.feeds import (
     ROOT_ENTRIES,

@@ -25,7 +25,7 @@ from newscontext.publish import (
     publish_command,
     publish_git,
 )
-from newscontext.site.build import STATE_DIR, Manifest
+from newscontext.site.manifest import STATE_DIR, Manifest
 
 SOHR_LINE = ("**The [[Syrian Observatory for Human Rights]] claims that scores of [[Syrian Army]] "
              "troops have been killed in fighting with the [[Islamic State of Iraq and the "

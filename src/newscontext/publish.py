@@ -31,7 +31,8 @@ from pathlib import Path
 
 from .ingest import utc_now
 from .lock import Busy
-from .site.build import STATE_DIR, Manifest, folder_lock
+from .site.build import folder_lock
+from .site.manifest import STATE_DIR, Manifest
 
 log = logging.getLogger("newscontext.publish")
 

@@ -21,7 +21,7 @@ from ..store import Store
 from . import urls
 
 if TYPE_CHECKING:
-    from .build import Writer
+    from .manifest import Writer
 
 FOLDER = urls.MEDIA.lstrip("/")  # "media/": where the copies' files are, in the site
 BATCH = 200  # copies read from the store and written at once

@@ -14,7 +14,7 @@ from .pages import not_found
 from .render import SiteInfo
 
 if TYPE_CHECKING:
-    from .build import Writer
+    from .manifest import Writer
 
 FILE = urls.file_for(urls.NOT_FOUND, "html")
 

@@ -18,7 +18,7 @@ from ..store import Store
 from . import urls
 
 if TYPE_CHECKING:
-    from .build import Writer
+    from .manifest import Writer
 
 MAP = "_redirects"
 

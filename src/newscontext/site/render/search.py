@@ -44,7 +44,7 @@ from ..pages import Page
 from . import SiteInfo, absolute
 
 if TYPE_CHECKING:
-    from ..build import Writer
+    from ..manifest import Writer
 
 BUNDLE = "pagefind"  # the bundle's folder in the site: /pagefind/pagefind-ui.js, ...
 ENTRY = "pagefind-entry.json"  # names the current index files: written last

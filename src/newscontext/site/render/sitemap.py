@@ -31,7 +31,7 @@ from ...settings import Settings
 from ...store import Store
 
 if TYPE_CHECKING:
-    from ..build import Manifest, Writer
+    from ..manifest import Manifest, Writer
 
 MAX_URLS = 50_000
 NAMESPACE = "http://www.sitemaps.org/schemas/sitemap/0.9"

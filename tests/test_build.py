@@ -611,3 +611,29 @@ def test_a_build_after_an_upgrade_of_the_pages_making_is_full(tmp_path: Path, mo
     again = archive.build(site, search=False)
     assert again.full and again.written == 0  # the same making here: no file changes
     assert not archive.build(site, search=False).full
+
+
+def test_quiet_subjects_keep_the_feeds_they_had_and_get_none_made(tmp_path: Path):
+    """A subject whose newest event is over `feed_active_days` older than the archive's
+    newest day gets no feeds made; feeds an earlier build made for it stay as they were
+    (a full build does not delete them); an active subject's feeds are made."""
+    days = [WIKITEXT / "2016-01-19.wiki", *sorted(WIKITEXT.glob("2026-*.wiki"))[-1:]]
+    archive = make_archive(tmp_path, days)
+    (quiet,) = archive.store.conn.execute(  # a subject with a page, of 2016 only
+        "SELECT x.entity FROM event_entities x JOIN events e ON e.id = x.event_id "
+        "GROUP BY x.entity HAVING COUNT(DISTINCT e.id) >= 2 AND MAX(e.date) < '2017' "
+        "ORDER BY x.entity").fetchone()
+    slug = archive.store.entity_slugs([quiet])[quiet]
+    quiet_feed = tmp_path / "site" / "entities" / slug / "feed.xml"
+    archive.settings.feed_active_days = 100_000  # everything recent: every feed made
+    archive.build(tmp_path / "site", search=False)
+    made = quiet_feed.read_bytes()
+    archive.settings.feed_active_days = 365
+    report = archive.build(tmp_path / "site", full=True, search=False)
+    assert report.deleted == 0 and quiet_feed.read_bytes() == made  # kept as it was
+    fresh = tmp_path / "fresh"
+    archive.build(fresh, search=False)
+    assert (fresh / "entities" / f"{slug}.html").is_file()  # its page, but no feeds
+    assert not (fresh / "entities" / slug / "feed.xml").exists()
+    recent = [p for p in (fresh / "entities").glob("*/feed.xml")]
+    assert recent, "the subjects of the newest day have their feeds"

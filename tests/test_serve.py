@@ -202,6 +202,7 @@ def test_head_request(client: httpx.Client, built: Built):
 @pytest.mark.parametrize("path", [
     "/nothing-here", "/news/2016/01/19/no-such-event.html", "/stories/no-such-story",
     "/.newscontext/manifest.sqlite3", "/%2e%2e/%2e%2e/etc/passwd", "/news/..%2f..%2fetc/passwd",
+    "/%0A/", "/news/%0A/index.html",  # a newline: Starlette's own route missed it (307)
 ])
 def test_unknown_paths_are_404(client: httpx.Client, path: str):
     response = client.get(path)

@@ -64,6 +64,10 @@ class Settings:
     # events; below, its mentions link to its Wikipedia article: most subjects are found
     # once, and a page listing one event repeats the event's own page.
     subject_min_events: int = 2
+    # A story or subject whose newest event is older than this (before the archive's newest
+    # day) keeps the feeds it had, no longer made: nobody waits for its news, and at archive
+    # scale such feeds would be a third of the site's files.
+    feed_active_days: int = 365
     # Where the published site lives: JSON and XML pages carry absolute URLs under it.
     site_url: str = "http://127.0.0.1:8000"
     # Source articles' full text belongs to their publishers: shown only if the operator

@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from operator import itemgetter
 from pathlib import Path
 
@@ -85,6 +85,7 @@ class Plan:
         self._cited: dict[str, list[tuple[str, str, str]]] | None = None
         self._some_cited: dict[str, list[tuple[str, str, str]]] = {}
         self.gone: list[str] = []  # files of pages that no longer exist (found by `changed`)
+        self.kept_feeds: list[list[str]] = []  # feeds of quiet timelines, left as they are
 
     @property
     def cited(self) -> dict[str, list[tuple[str, str, str]]]:
@@ -189,8 +190,11 @@ class Plan:
         if rows:
             newest = rows[0][1:]
         key = newest or ("", 0)
-        dated: list[tuple[tuple[str, int], Job]] = [
-            (key, (kind, name, None)), (key, ("feed", kind, name))]
+        dated: list[tuple[tuple[str, int], Job]] = [(key, (kind, name, None))]
+        if self.recent(key[0]):
+            dated.append((key, ("feed", kind, name)))
+        else:  # kept as an earlier build made it, if one did
+            self.kept_feeds.append(self._feed_files(kind, name))
         for page in numbered:
             dated.append((page_rows(rows, page)[0][1:], (kind, name, page)))
         return dated
@@ -283,14 +287,29 @@ class Plan:
             for name in sorted(n for n in names if n in slugs):
                 yield from self._timeline_pages(kind, name)
 
+    def recent(self, day: str) -> bool:
+        """Whether a timeline whose newest event is of `day` has its feeds made: a subject
+        quiet for longer than `feed_active_days` keeps the feeds it had (no reader waits
+        for their news; at archive scale they would be a third of the site's files)."""
+        if not self.days:
+            return True
+        horizon = self.days[-1] - timedelta(days=self.pages.settings.feed_active_days)
+        return day >= horizon.isoformat()
+
+    def _feed_files(self, kind: str, name: str) -> list[str]:
+        slug = (self.pages.story_slug if kind == "story" else self.pages.entity_slug)[name]
+        main = (urls.story_path if kind == "story" else urls.entity_path)(slug)
+        return [urls.feed_path(main, ext).lstrip("/") for ext in ("xml", "atom")]
+
     def _timeline_pages(self, kind: str, name: str) -> Iterator[Job]:
         """Every page of the timeline (each carries the timeline's count, chart and pager,
-        which any change to it alters), then its feeds; the files of pages it no longer
-        has (all of them when it has no event left) are gone."""
+        which any change to it alters), then its feeds (of a recent timeline); the files of
+        pages it no longer has (all of them when it has no event left) are gone."""
         pages = self.pages.timeline_pages(kind, name)
         for page in pages:
             yield (kind, name, page)
-        if pages:
+        rows = self.pages.timeline_rows(kind, name) if pages else []
+        if rows and self.recent(rows[0][1]):
             yield ("feed", kind, name)
         slug = (self.pages.story_slug if kind == "story" else self.pages.entity_slug)[name]
         make = urls.story_path if kind == "story" else urls.entity_path
@@ -639,6 +658,8 @@ def _build(store: Store, settings: Settings, outdir: Path, *, full: bool,
                                                               writer, settings)
         writer.write_many([(f"static/{p.name}", p.read_bytes()) for p in sorted(STATIC.glob("*"))
                            if p.is_file()])
+        if full:  # the feeds of quiet timelines stay as an earlier build made them
+            manifest.note_made([path for files in plan.kept_feeds for path in files])
         # Deleted before the extras: the sitemap lists what is left.
         writer.remove(manifest.not_made(KEEP) if full else sorted(set(plan.gone)))
         for extra_step in extras:

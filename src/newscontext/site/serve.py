@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from starlette.applications import Starlette
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -51,6 +52,23 @@ DEFAULT_TYPE = "application/octet-stream"  # Pagefind's index parts among others
 # The site's 404 page, for a folder built before the build wrote its own /404.html.
 NOT_FOUND = not_found_html()
 
+
+
+class _AnyPath(Convertor[str]):
+    """Every path, newlines included: Starlette's `path` stops at one, and a request for
+    `/%0A/` then got a redirect to itself without the slash instead of a 404."""
+
+    regex = "(?s:.*)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("anypath", _AnyPath())
+EVERY_PATH = "/{path:anypath}"  # the one route of both servers: every path is a page's
 
 def content_type(name: str) -> str:
     """The Content-Type of a site file by its name (feed.xml files are RSS)."""
@@ -99,8 +117,8 @@ def candidates(path: str) -> list[str]:
     then their folder's index.html. None of them for paths outside the site: `..` and hidden (dot)
     names such as the build's own folder. The live server answers paths by the same rule."""
     parts = [p for p in path.split("/") if p]
-    if any(p.startswith(".") or "\\" in p or "\0" in p for p in parts):
-        return []
+    if any(p.startswith(".") or "\\" in p or not p.isprintable() for p in parts):
+        return []  # (no file of a site has a control character in its name)
     target = "/".join(parts)
     if path.endswith("/") or not parts:
         return [f"{target}/index.html" if parts else "index.html"]
@@ -125,7 +143,9 @@ def create_app(outdir: Path) -> Starlette:
     not_found = root / NOT_FOUND_FILE
 
     async def page(request: Request) -> Response:
-        path = request.url.path
+        # The path as sent (decoded), not request.url's: URL parsing drops tabs and newlines
+        # (WHATWG), and `/%0A/` would answer as `/`.
+        path = request.scope["path"]
         moved = redirects.get(path.rstrip("/") if path != "/" else path)
         if moved is not None:
             query = request.url.query
@@ -151,7 +171,7 @@ def create_app(outdir: Path) -> Starlette:
         file, stat_result = found
         return FileResponse(file, stat_result=stat_result, media_type=content_type(file.name))
 
-    return Starlette(routes=[Route("/{path:path}", page, methods=["GET", "HEAD"])])
+    return Starlette(routes=[Route(EVERY_PATH, page, methods=["GET", "HEAD"])])
 
 
 def server(outdir: Path, settings: Settings | None = None,

@@ -51,7 +51,7 @@ from ..site.pages import Pages
 from ..site.render import SiteInfo, render
 from ..site.render.feeds import EPOCH, FeedMaker, parse_time
 from ..site.render.search import SEARCH_PAGE, search_page_html
-from ..site.serve import CONTENT_TYPES, candidates, content_type
+from ..site.serve import CONTENT_TYPES, EVERY_PATH, candidates, content_type
 from ..store import Store, StoreError
 
 log = httpd.log
@@ -358,16 +358,16 @@ def create_app(db: Path, settings: Settings) -> Starlette:
                    if k in ("if-none-match", "if-modified-since")}
         try:
             return await anyio.to_thread.run_sync(
-                site.answer, request.url.path, request.url.query, headers)
+                site.answer, request.scope["path"], request.url.query, headers)
         except Unavailable as exc:
             return unavailable(str(exc))
         except Exception:  # a fault of the archive's or ours, never of the request's
-            log.exception("cannot answer %s", request.url.path[:200])
+            log.exception("cannot answer %r", request.scope["path"][:200])
             return PlainTextResponse("Internal error; it is logged.\n", status_code=500,
                                      headers={"Cache-Control": "no-store"})
 
     routes = [*api_routes(db, settings),
-              Route("/{path:path}", page, methods=["GET", "HEAD"])]
+              Route(EVERY_PATH, page, methods=["GET", "HEAD"])]
     app = Starlette(routes=routes, middleware=[Middleware(GZipMiddleware, minimum_size=500)])
     app.state.site = site
     return app

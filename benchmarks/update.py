@@ -117,9 +117,11 @@ def main() -> None:
                                                local_sources(texts[n], news))]
                  for n, day in enumerate(days)}
         with FakeWiki(pages=pages, articles={}, redirects={}) as wiki:
+            # (no cover pictures: the local news server has none, and their fetches would
+            # only add lines saying so)
             settings = Settings(db=db, api_url=wiki.url, api_backoff_base=0.01,
                                 fetch_allow_loopback=True, fetch_host_delay=0.0, wayback=False,
-                                hold_hours=0)
+                                hold_hours=0, crawl_images=False)
             with Archive(settings) as archive:
                 Updater(archive, site, window, crawl_limit=100_000).run()
             print(f"set-up: {count:,} events and a first cycle over {window[0]}..{window[1]} "
@@ -138,6 +140,9 @@ def main() -> None:
         print(f"{name:10} {stage.seconds:8.2f}  {counts_text(stage.counts)}")
     print(f"cycle: {wall:.1f} s wall, CPU {user2 - user:.1f} s user, {system2 - system:.1f} s "
           f"system; ok={report.ok}")
+    for name, stage in report.stages.items():
+        for line in stage.errors[:5]:
+            print(f"{name}: {line}")
     news_server.shutdown()
 
 

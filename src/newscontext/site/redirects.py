@@ -29,8 +29,8 @@ def redirect_map(store: Store, settings: Settings | None = None) -> dict[str, st
 
     pages = Pages(store, settings or Settings())
     pages.story_slug.read_all()
-    for table in (pages.story_subject, pages.entity_subject):
-        table.read_all()
+    for table in (pages.story_subject, pages.entity_subject, pages.story_plain):
+        table.read_all()  # once each: a heading at a time would read the archive each time
         pages.want_subjects([*table.keys(), *table.values()])
     pages.entity_slug.want(pages.entity_subject)
     moved = {urls.story_path(pages.story_slug[name]): ref.path for name in pages.story_subject

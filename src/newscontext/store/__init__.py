@@ -1094,17 +1094,26 @@ class Store(ArticlesStore, TitlesStore):
         return dict(self.conn.execute(f"{sql} WHERE title IN (SELECT value FROM json_each(?))",
                                       (json.dumps(list(titles)),)).fetchall())
 
+    @staticmethod
+    def _under(headings: Iterable[str] | None) -> str:
+        """The events to read for these story headings: only those under one of them
+        (event_stories, indexed), not every event's headings (a scan of the archive)."""
+        if headings is None:
+            return "events e"
+        return ("(SELECT DISTINCT event_id FROM event_stories WHERE title IN "
+                "(SELECT value FROM json_each(:h))) x JOIN events e ON e.id = x.event_id")
+
     def plain_headings(self, headings: Iterable[str] | None = None) -> dict[str, int]:
         """Story headings written, on some event, as other than one link (their story has
         a page of its own): heading -> 1."""
         sql = ("SELECT DISTINCT json_extract(s.value, '$.text') AS heading "
-               "FROM events e, json_each(e.stories) s "
+               f"FROM {self._under(headings)}, json_each(e.stories) s "
                "WHERE NOT (json_array_length(s.value, '$.links') = 1 AND "
                "json_extract(s.value, '$.links[0].label') = json_extract(s.value, '$.text'))")
-        params: tuple[str, ...] = ()
+        params: dict[str, str] = {}
         if headings is not None:
-            sql += " AND heading IN (SELECT value FROM json_each(?))"
-            params = (json.dumps(list(headings)),)
+            sql += " AND heading IN (SELECT value FROM json_each(:h))"
+            params = {"h": json.dumps(list(headings))}
         return {row[0]: 1 for row in self.conn.execute(sql, params)}
 
     def moved_entities(self, titles: Iterable[str] | None = None) -> dict[str, str]:
@@ -1123,14 +1132,14 @@ class Store(ArticlesStore, TitlesStore):
         a heading was linked to different titles, its newest event's link counts."""
         sql = ("SELECT json_extract(s.value, '$.text') AS heading, "
                "COALESCE(t.canonical, json_extract(s.value, '$.links[0].target')) "
-               "FROM events e, json_each(e.stories) s LEFT JOIN titles t "
+               f"FROM {self._under(headings)}, json_each(e.stories) s LEFT JOIN titles t "
                "ON t.title = json_extract(s.value, '$.links[0].target') "
                "WHERE json_array_length(s.value, '$.links') = 1 "
                "AND json_extract(s.value, '$.links[0].label') = json_extract(s.value, '$.text') ")
-        params: tuple[str, ...] = ()
+        params: dict[str, str] = {}
         if headings is not None:
-            sql += "AND heading IN (SELECT value FROM json_each(?)) "
-            params = (json.dumps(list(headings)),)
+            sql += "AND heading IN (SELECT value FROM json_each(:h)) "
+            params = {"h": json.dumps(list(headings))}
         found: dict[str, str] = {}
         for heading, subject in self.conn.execute(
                 sql + "ORDER BY e.date, e.position", params):

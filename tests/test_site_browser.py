@@ -335,6 +335,8 @@ def test_event_with_everything(browser, site: Served):
     assert main.locator("h2").all_inner_texts() == ["Sources", "Context", "Changes", "Related"]
     image = main.locator("figure.cover img")
     assert image.get_attribute("loading") == "lazy" and image.get_attribute("alt")
+    image.scroll_into_view_if_needed()  # lazy: loaded when near the view
+    image.evaluate("img => img.decode()")
     assert image.evaluate("img => img.complete && img.naturalWidth > 0")
     assert main.locator("ol.sources > li").count() == 2  # the picture is not a source
     assert "archived text" in main.locator("ol.sources > li").first.inner_text()

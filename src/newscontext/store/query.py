@@ -176,22 +176,30 @@ def entities(conn: sqlite3.Connection, titles: list[str]) -> dict[str, dict]:
     return found
 
 
+def _titles(conn: sqlite3.Connection, table: str, members: str, prefix: str | None,
+            after: str | None, limit: int) -> list[str]:
+    """Titles of `table` (entities, stories) with events (`members`: the table linking a
+    title to its events), in order, starting with `prefix` (any case), after `after`."""
+    where = [f"EXISTS (SELECT 1 FROM {members})"]
+    params: dict[str, object] = {"limit": limit}
+    if prefix:
+        where.append(r"t.title LIKE :prefix ESCAPE '\'")
+        params["prefix"] = (prefix.replace("\\", "\\\\").replace("%", r"\%")
+                            .replace("_", r"\_") + "%")
+    if after is not None:
+        where.append("t.title > :after")
+        params["after"] = after
+    return [row[0] for row in conn.execute(
+        f"SELECT t.title FROM {table} t WHERE {' AND '.join(where)} "
+        "ORDER BY t.title LIMIT :limit", params)]
+
+
 def entity_titles(conn: sqlite3.Connection, prefix: str | None, after: str | None,
                   limit: int) -> list[str]:
     """Titles of entities with events, in order, starting with `prefix` (any case),
     after the title `after`."""
-    where = ["EXISTS (SELECT 1 FROM event_entities x WHERE x.entity = n.title)"]
-    params: dict[str, object] = {"limit": limit}
-    if prefix:
-        where.append(r"n.title LIKE :prefix ESCAPE '\'")
-        params["prefix"] = (prefix.replace("\\", "\\\\").replace("%", r"\%")
-                            .replace("_", r"\_") + "%")
-    if after is not None:
-        where.append("n.title > :after")
-        params["after"] = after
-    return [row[0] for row in conn.execute(
-        f"SELECT n.title FROM entities n WHERE {' AND '.join(where)} "
-        "ORDER BY n.title LIMIT :limit", params)]
+    return _titles(conn, "entities", "event_entities x WHERE x.entity = t.title", prefix,
+                   after, limit)
 
 
 def stories(conn: sqlite3.Connection, titles: list[str]) -> dict[str, dict]:
@@ -235,18 +243,8 @@ def stories(conn: sqlite3.Connection, titles: list[str]) -> dict[str, dict]:
 def story_titles(conn: sqlite3.Connection, prefix: str | None, after: str | None,
                  limit: int) -> list[str]:
     """Story headings with events, in order, starting with `prefix` (any case)."""
-    where = ["EXISTS (SELECT 1 FROM event_stories x WHERE x.title = s.title)"]
-    params: dict[str, object] = {"limit": limit}
-    if prefix:
-        where.append(r"s.title LIKE :prefix ESCAPE '\'")
-        params["prefix"] = (prefix.replace("\\", "\\\\").replace("%", r"\%")
-                            .replace("_", r"\_") + "%")
-    if after is not None:
-        where.append("s.title > :after")
-        params["after"] = after
-    return [row[0] for row in conn.execute(
-        f"SELECT s.title FROM stories s WHERE {' AND '.join(where)} "
-        "ORDER BY s.title LIMIT :limit", params)]
+    return _titles(conn, "stories", "event_stories x WHERE x.title = t.title", prefix,
+                   after, limit)
 
 
 def entity_by_slug(conn: sqlite3.Connection, slug: str) -> str | None:

@@ -333,6 +333,33 @@ def test_a_query_past_the_deadline_answers_503_and_the_next_is_served(built: Bui
         assert served.content == (built.out / page).read_bytes()
 
 
+def test_a_page_asked_again_is_sent_without_queries_within_the_cache_bound(built: Built):
+    """A worker keeps what it answered for the current state: asked again, a page, a
+    redirect and a 404 are answered alike without a query; the kept answers stay within
+    `serve_cache_mb`, the least recently asked dropped first."""
+    settings = Settings(db=built.db, workers=1, serve_cache_mb=1)
+    app = create_app(built.db, settings)
+    pages = [name for name in site_files(built.out) if name.endswith(".html")][:400]
+    entity = next(p for p in pages if p.startswith("entities/"))
+    with TestClient(app) as client:
+        asked = ["/" + pages[0], "/" + entity.removesuffix(".html") + "/", "/no/such/page.html"]
+        first = [answer(client, path) for path in asked]
+        queries: list[str] = []
+        app.state.site.state.store.conn.set_trace_callback(queries.append)
+        assert [answer(client, path) for path in asked] == first
+        assert queries == []
+        assert first[0][3] == (built.out / pages[0]).read_bytes()
+        assert first[1][0] == 301 and first[2][0] == 404
+        etag = client.get(asked[0]).headers["etag"]
+        assert client.get(asked[0], headers={"If-None-Match": etag}).status_code == 304
+        for name in pages:
+            client.get("/" + name)
+        made = app.state.site.state.made
+        assert 0 < made.size <= 1_000_000
+        assert len(made.kept) < len(pages)  # the bound dropped the first asked
+        assert "/" + pages[-1] in made.kept and asked[0] not in made.kept
+
+
 # -- states of the archive: a finished update shows, half of one never ----------------------------
 
 def test_pages_show_finished_updates_only(built: Built, tmp_path: Path, monkeypatch):

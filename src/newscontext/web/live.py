@@ -11,7 +11,8 @@ transaction open on a finished state of the archive (no writer holding the archi
 every event with its path): pages never show half of an update, and all of a request's
 queries see the same state. About once a second the worker looks whether another state was
 committed (`PRAGMA data_version`); when one was, and it is finished, it moves to it, and
-drops what it kept made (slugs, listings, feed entries) for the old one.
+drops what it kept made (slugs, listings, feed entries, and the answers themselves, up
+to `serve_cache_mb`) for the old one.
 
 HTTP: the ETag and Last-Modified name the state (its counters and its newest writes), so a
 conditional GET is answered 304 without making the page; Cache-Control lets a CDN keep pages
@@ -25,6 +26,7 @@ import hashlib
 import sqlite3
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -72,6 +74,43 @@ class LivePlan(Plan):
         return self._some_cited[url]
 
 
+# What a path is answered with in one state: a page's media type and bytes, a redirect's
+# location (the query is added per request), or nothing (404).
+Outcome = tuple[str, bytes] | str | None
+
+
+class Made:
+    """The outcomes of paths asked in one state, the most recently asked first, within
+    `limit` bytes: a state's pages never change, so a page asked again (a popular event, the
+    front page) is sent without its queries and rendering. Dropped with its state."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.size = 0
+        self.kept: OrderedDict[str, tuple[Outcome, int]] = OrderedDict()
+
+    def get(self, path: str) -> tuple[Outcome] | None:
+        found = self.kept.get(path)
+        if found is None:
+            return None
+        self.kept.move_to_end(path)
+        return (found[0],)
+
+    def put(self, path: str, outcome: Outcome) -> None:
+        size = len(path) + 100 + (len(outcome[1]) if isinstance(outcome, tuple)
+                                  else len(outcome or ""))
+        if size > self.limit // 8:
+            return  # one huge page (a long feed) would push out hundreds of others
+        old = self.kept.pop(path, None)
+        if old is not None:
+            self.size -= old[1]
+        self.kept[path] = (outcome, size)
+        self.size += size
+        while self.size > self.limit:
+            _, (_, dropped) = self.kept.popitem(last=False)
+            self.size -= dropped
+
+
 @dataclass
 class State:
     """One finished state of the archive, held open, and what is kept made for it."""
@@ -84,6 +123,7 @@ class State:
     etag: str
     modified: float  # POSIX seconds: Last-Modified
     version: int  # the watching connection's data_version when it was taken
+    made: Made  # what paths were answered with in this state
 
     def close(self) -> None:
         self.store.close()
@@ -162,7 +202,8 @@ class LiveSite:
                               generated=time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                       time.gmtime(modified))),
                 etag='W/"' + hashlib.sha256(tag.encode()).hexdigest()[:20] + '"',
-                modified=modified, version=version)
+                modified=modified, version=version,
+                made=Made(settings.serve_cache_mb * 1_000_000))
         except BaseException:
             store.close()
             raise
@@ -261,10 +302,37 @@ class LiveSite:
     def _answer(self, state: State, path: str, query: str, headers: dict[str, str]
                 ) -> Response:
         cache = self.cache_headers(state)
+        kept = state.made.get(path)
+        if kept is not None:
+            outcome = kept[0]
+        else:
+            located = self.locate(state, path)
+            if not isinstance(located, tuple):
+                outcome = located
+            elif fresh(headers, state):  # answered without making the page
+                return Response(status_code=304, headers=cache)
+            else:
+                name, make = located
+                try:
+                    outcome = (content_type(name.rsplit("/", 1)[-1]), make())
+                except KeyError:  # what the page shows vanished: the build skips it too
+                    outcome = None
+            state.made.put(path, outcome)
+        if outcome is None:
+            return not_found(cache["Cache-Control"])
+        if isinstance(outcome, str):
+            return RedirectResponse(outcome + (f"?{query}" if query else ""), status_code=301,
+                                    headers={"Cache-Control": cache["Cache-Control"]})
+        if fresh(headers, state):
+            return Response(status_code=304, headers=cache)
+        return Response(outcome[1], media_type=outcome[0], headers=cache)
+
+    def locate(self, state: State, path: str) -> tuple[str, Callable[[], bytes]] | str | None:
+        """What answers `path`: the file (as `serve DIR` picks it) and how to make it, the
+        location it moved to (301), or nothing (404)."""
         moved = self.moved(state, path)
         if moved is not None:
-            return RedirectResponse(moved + (f"?{query}" if query else ""), status_code=301,
-                                    headers={"Cache-Control": cache["Cache-Control"]})
+            return moved
         found = self.find(state, path)
         if found is None and path.endswith("/") and path.strip("/"):
             # `/stories/<slug>/`: a page's path written as a folder's goes to the page
@@ -272,20 +340,8 @@ class LiveSite:
             bare = path.rstrip("/")
             page = self.find(state, bare)
             if page is not None and page[0].rsplit("/", 1)[-1] == bare.rsplit("/", 1)[-1] + ".html":
-                return RedirectResponse(quote("/" + page[0]) + (f"?{query}" if query else ""),
-                                        status_code=301,
-                                        headers={"Cache-Control": cache["Cache-Control"]})
-        if found is None:
-            return not_found(cache["Cache-Control"])
-        name, make = found
-        media_type = content_type(name.rsplit("/", 1)[-1])
-        if fresh(headers, state):
-            return Response(status_code=304, headers=cache)
-        try:
-            body = make()
-        except KeyError:  # what the page shows vanished: the build skips such a page too
-            return not_found(cache["Cache-Control"])
-        return Response(body, media_type=media_type, headers=cache)
+                return quote("/" + page[0])
+        return found
 
     def cache_headers(self, state: State) -> dict[str, str]:
         stale = self.settings.serve_stale_seconds

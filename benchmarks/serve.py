@@ -8,7 +8,10 @@ line starts them (access log on): `newscontext --db A serve` (--workers processe
 from the live server, whose answers are the bytes `build` writes (tests/test_web.py).
 
 Load: a raw asyncio HTTP/1.1 client (no gzip asked), --connections keep-alive connections
-per target, each asking for one path again and again for --seconds after a second of warm-up.
+per target, each asking for one path again and again for --seconds after a second of warm-up;
+one target asks --spread different event pages in turn, each once (a live worker keeps the
+pages it made for the archive's state, so a path asked again is sent as made: the other
+targets measure that, this one the making). The measured live server starts cold.
 Its own ceiling, against a trivial server, is printed first: figures well under it are the
 servers'. Each target runs live then static, so a busy machine weighs on both alike.
 
@@ -68,15 +71,21 @@ class Run:
 
     counted_from: float
     end: float
+    requests: list[bytes]  # asked in turn by all the connections
+    asked: int = 0
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
 
+    def next_request(self) -> bytes:
+        self.asked += 1
+        return self.requests[(self.asked - 1) % len(self.requests)]
+
 
 class Connection(asyncio.Protocol):
-    """One keep-alive connection asking for one request again and again until the end."""
+    """One keep-alive connection asking for the run's requests until the end."""
 
-    def __init__(self, request: bytes, run: Run, closed: asyncio.Future[None]):
-        self.request, self.run, self.closed = request, run, closed
+    def __init__(self, run: Run, closed: asyncio.Future[None]):
+        self.run, self.closed = run, closed
         self.buffer, self.need, self.status, self.started = bytearray(), 0, 0, 0.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -89,7 +98,7 @@ class Connection(asyncio.Protocol):
             self.transport.close()
             return
         self.buffer, self.need = bytearray(), 0
-        self.transport.write(self.request)  # type: ignore[attr-defined]
+        self.transport.write(self.run.next_request())  # type: ignore[attr-defined]
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -118,12 +127,12 @@ class Connection(asyncio.Protocol):
             self.closed.set_result(None)
 
 
-async def connect(host: str, port: int, request: bytes, run: Run) -> None:
+async def connect(host: str, port: int, run: Run) -> None:
     loop = asyncio.get_running_loop()
     while time.perf_counter() < run.end:
         closed: asyncio.Future[None] = loop.create_future()
         try:
-            await loop.create_connection(lambda: Connection(request, run, closed),  # noqa: B023
+            await loop.create_connection(lambda: Connection(run, closed),  # noqa: B023
                                          host, port)
         except OSError:
             run.errors += 1
@@ -132,16 +141,17 @@ async def connect(host: str, port: int, request: bytes, run: Run) -> None:
         await closed
 
 
-def load(base: str, path: str, connections: int, seconds: float) -> Run:
-    """`connections` connections asking for `path` for `seconds` (after the warm-up)."""
+def load(base: str, paths: list[str], connections: int, seconds: float) -> Run:
+    """`connections` connections asking for `paths` in turn for `seconds` (after the
+    warm-up)."""
     host, port = base.split("//")[1].rstrip("/").split(":")
-    request = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: bench\r\n\r\n"
+    requests = [f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: bench\r\n\r\n"
+                .encode() for path in paths]
     start = time.perf_counter()
-    run = Run(counted_from=start + WARM_UP, end=start + WARM_UP + seconds)
+    run = Run(counted_from=start + WARM_UP, end=start + WARM_UP + seconds, requests=requests)
 
     async def main() -> None:
-        await asyncio.gather(*(connect(host, int(port), request.encode(), run)
-                               for _ in range(connections)))
+        await asyncio.gather(*(connect(host, int(port), run) for _ in range(connections)))
 
     asyncio.run(main())
     return run
@@ -190,8 +200,10 @@ def rss_mb(pid: int) -> float:
     return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
 
 
-def set_up(db: Path, scratch: Path, events: int) -> tuple[int, int, list[tuple[str, str]]]:
-    """The archive, ready to serve; (events, days, [(label, page path)])."""
+def set_up(db: Path, scratch: Path, events: int, spread: int
+           ) -> tuple[int, int, list[tuple[str, str]], list[str]]:
+    """The archive, ready to serve; (events, days, [(label, page path)], the paths of
+    `spread` event pages from all over the archive)."""
     with Archive(Settings(db=db, workers=1)) as archive:
         count = make_archive(archive, events)
         archive.resolve()
@@ -208,52 +220,65 @@ def set_up(db: Path, scratch: Path, events: int) -> tuple[int, int, list[tuple[s
         counts = store.entity_event_counts()
         hub = max(counts, key=lambda title: counts[title])
         entity = store.entity_slugs([hub])[hub]
+        ids = [row[0] for row in store.conn.execute(
+            "SELECT id FROM events WHERE removed = 0 ORDER BY id")]
+        chosen = ids[::max(1, len(ids) // spread)][:spread]
+        many = [urls.event_path(*at) for at in store.event_slugs(chosen).values()]
     pages = [("event page", urls.event_path(day, slug)),
              (f"day page ({busy})", urls.day_path(date.fromisoformat(busy))),
              (f"entity page ({hub}, {counts[hub]:,} events)", urls.entity_path(entity))]
-    return count, len(days), pages
+    return count, len(days), pages, many
 
 
-def copy_pages(live_url: str, pages: list[tuple[str, str]], static: Path) -> None:
-    """The pages in every format, as the live server answers them, where `build` puts them."""
-    for _, path in pages:
-        for ext in urls.FORMATS:
-            name = urls.file_for(path, ext)
-            (static / name).parent.mkdir(parents=True, exist_ok=True)
-            (static / name).write_bytes(fetch(live_url + name))
+def copy_pages(live_url: str, pages: list[tuple[str, str]], many: list[str], static: Path
+               ) -> None:
+    """The pages in every format (the many event pages in HTML), as the live server answers
+    them, where `build` puts them."""
+    names = [urls.file_for(path, ext) for _, path in pages for ext in urls.FORMATS]
+    for name in names + [urls.file_for(path, "html") for path in many]:
+        (static / name).parent.mkdir(parents=True, exist_ok=True)
+        (static / name).write_bytes(fetch(live_url + name))
 
 
-def measure(args: argparse.Namespace, db: Path, tmp: Path, pages: list[tuple[str, str]]
-            ) -> tuple[float, list[float], float]:
+def measure(args: argparse.Namespace, db: Path, tmp: Path, pages: list[tuple[str, str]],
+            many: list[str]) -> tuple[float, list[float], float]:
     """Both servers under load, a line per target; the live/static throughput of the event
     page, the live workers' and the static server's memory (MB)."""
     entity = pages[2][1].rsplit("/", 1)[1]
-    targets = [(label, urls.file_for(path, "html")) for label, path in pages]
-    targets += [("/" + path, path) for path in (f"api/v1/events?entity={quote(entity)}",
-                                                f"api/v1/search?q={WORD}",
-                                                f"api/v1/events?q={WORD}")]
+    targets = [(label, [urls.file_for(path, "html")]) for label, path in pages]
+    targets.insert(1, (f"event pages, each asked once ({len(many):,})",
+                       [urls.file_for(path, "html") for path in many]))
+    targets += [("/" + path, [path]) for path in (f"api/v1/events?entity={quote(entity)}",
+                                                  f"api/v1/search?q={WORD}",
+                                                  f"api/v1/events?q={WORD}")]
+    serving = ["-m", "newscontext", "--db", str(db), "serve", "--port", "0",
+               "--workers", str(args.workers)]
+    with open(tmp / "copy.log", "w") as log, running(serving, log) as (_, url):
+        copy_pages(url, pages, many, tmp / "static")  # by a server of its own: the measured
+        sizes = {label: len(fetch(url + found[0])) for label, found in targets}  # starts cold
     ratio = 0.0
+    static_serving = ["-m", "newscontext", "serve", str(tmp / "static"), "--port", "0"]
     with open(tmp / "live.log", "w") as live_log, open(tmp / "static.log", "w") as static_log, \
-            running(["-m", "newscontext", "--db", str(db), "serve", "--port", "0",
-                     "--workers", str(args.workers)], live_log) as (live, live_url):
-        copy_pages(live_url, pages, tmp / "static")
-        sizes = {label: len(fetch(live_url + target)) for label, target in targets}
-        with running(["-m", "newscontext", "serve", str(tmp / "static"), "--port", "0"],
-                     static_log) as (static, static_url):
-            print(f"{'target':48} {'bytes':>9} {'live r/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
-                  f"{'errors':>7} | {'static':>9} {'p50 ms':>7} {'p99 ms':>7} {'errors':>7}")
-            for label, target in targets:  # the static folder holds pages, not answers
-                live_run = load(live_url, "/" + target, args.connections, args.seconds)
-                static_run = (load(static_url, "/" + target, args.connections, args.seconds)
-                              if target.endswith(".html") else None)
-                if static_run is not None and label == "event page":
-                    ratio = len(live_run.latencies) / max(1, len(static_run.latencies))
-                print(f"{label[:48]:48} {sizes[label]:9,} {row(live_run, args.seconds)}"
-                      + (f" | {row(static_run, args.seconds)}" if static_run else ""),
-                      flush=True)
-            workers = Path(f"/proc/{live}/task/{live}/children").read_text()
-            memory = [rss_mb(int(pid)) for pid in workers.split()]
-            static_memory = rss_mb(static)
+            running(serving, live_log) as (live, live_url), \
+            running(static_serving, static_log) as (static, static_url):
+        print(f"{'target':48} {'bytes':>9} {'live r/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
+              f"{'errors':>7} | {'static':>9} {'p50 ms':>7} {'p99 ms':>7} {'errors':>7}")
+        for label, found in targets:  # the static folder holds pages, not answers
+            paths = ["/" + target for target in found]
+            live_run = load(live_url, paths, args.connections, args.seconds)
+            static_run = (load(static_url, paths, args.connections, args.seconds)
+                          if found[0].endswith(".html") else None)
+            if static_run is not None and label == "event page":
+                ratio = len(live_run.latencies) / max(1, len(static_run.latencies))
+            shown = label
+            if len(paths) > 1 and live_run.asked > len(paths):
+                shown = label.replace(" once", " once, then again")  # the list wrapped
+            print(f"{shown[:48]:48} {sizes[label]:9,} {row(live_run, args.seconds)}"
+                  + (f" | {row(static_run, args.seconds)}" if static_run else ""),
+                  flush=True)
+        workers = Path(f"/proc/{live}/task/{live}/children").read_text()
+        memory = [rss_mb(int(pid)) for pid in workers.split()]
+        static_memory = rss_mb(static)
     for name in ("live", "static"):
         faults = (tmp / f"{name}.log").read_text().count("Traceback")
         if faults:
@@ -267,21 +292,25 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="live server processes")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=10.0, help="counted load per target")
+    parser.add_argument("--spread", type=int, default=20_000,
+                        help="event pages asked once each (a live worker has made none)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         began = time.perf_counter()
-        count, days, pages = set_up(tmp / "archive.sqlite3", tmp / "scratch", args.events)
+        count, days, pages, many = set_up(tmp / "archive.sqlite3", tmp / "scratch",
+                                          args.events, args.spread)
         print(f"newscontext serve: {count:,} events over {days:,} days (resolved, related; "
               f"set up in {time.perf_counter() - began:.0f} s); {os.cpu_count()} cores, load "
               f"average {os.getloadavg()[0]:.1f}; {args.workers} live workers; "
               f"{args.connections} connections x {args.seconds:g} s per target", flush=True)
         with open(tmp / "trivial.log", "w") as log, running(["-c", TRIVIAL], log) as (_, url):
-            ceiling = load(url, "/", args.connections, args.seconds)
+            ceiling = load(url, ["/"], args.connections, args.seconds)
         print("client ceiling (against a trivial server answering 'ok'): {:,.0f} requests/s, "
               "p50 {:.1f} ms, p99 {:.1f} ms, {} errors".format(*figures(ceiling, args.seconds)),
               flush=True)
-        ratio, memory, static_memory = measure(args, tmp / "archive.sqlite3", tmp, pages)
+        ratio, memory, static_memory = measure(args, tmp / "archive.sqlite3", tmp, pages,
+                                               many)
     print(f"event page, live/static throughput: {ratio:.2f}; "
           f"load average now {os.getloadavg()[0]:.1f}")
     print("live workers' memory (VmRSS after the run): "

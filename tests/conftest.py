@@ -1,4 +1,4 @@
-"""Shared test helpers: fixture paths, a fresh archive, and MediaWiki XML exports."""
+"""Shared test helpers: fixture paths, a fresh archive, MediaWiki XML exports, Chromium."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
+from chromium import CHROMIUM, CHROMIUM_ARGS
 
 from newscontext import Archive, Settings
 from newscontext.portal.titles import day_title
@@ -17,10 +18,30 @@ FIXTURES = Path(__file__).parent / "fixtures"
 WIKITEXT = FIXTURES / "wikitext"
 HTML_PARSE_API = FIXTURES / "html-parse-api"
 HTML_KIWICOPPLE = FIXTURES / "html-kiwicopple"
+# An event of 2016-01-19 as written, and reworded (its old path becomes a redirect).
+SOHR_LINE = ("**The [[Syrian Observatory for Human Rights]] claims that scores of [[Syrian Army]] "
+             "troops have been killed in fighting with the [[Islamic State of Iraq and the "
+             "Levant]] over the past few days with the fiercest battles near the city of "
+             "[[Deir ez-Zor]].")
+REWORDED = ("**The [[Syrian Observatory for Human Rights]] says dozens of [[Syrian Army]] "
+            "soldiers were killed in days of fighting with the [[Islamic State of Iraq and the "
+            "Levant]] near the city of Deir ez-Zor.")
 
 
 def wikitext(day: str) -> str:
     return (WIKITEXT / f"{day}.wiki").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium through Playwright, one a test module."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.exists():
+        pytest.skip("needs Debian's chromium (apt-get install chromium chromium-driver)")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ from lxml import etree
 from newscontext import Archive, Settings
 from newscontext.site import urls
 from newscontext.site.build import Plan, describe, render_job
-from newscontext.site.pages import DayCount, Pages, Ref
+from newscontext.site.model import DayCount, Ref
+from newscontext.site.pages import Pages
 from newscontext.site.render import SiteInfo, render
 from newscontext.site.render.html import calendar_weeks
 

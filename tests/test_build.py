@@ -17,20 +17,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import HTML_KIWICOPPLE, HTML_PARSE_API, WIKITEXT, wikitext
+from conftest import HTML_KIWICOPPLE, HTML_PARSE_API, REWORDED, SOHR_LINE, WIKITEXT, wikitext
 from processes import alive, children
 
 from newscontext import Archive, Settings
-from newscontext.site import urls
+from newscontext.site import redirects, urls
 from newscontext.site.build import STATE_DIR
 
-SOHR_LINE = ("**The [[Syrian Observatory for Human Rights]] claims that scores of [[Syrian Army]] "
-             "troops have been killed in fighting with the [[Islamic State of Iraq and the "
-             "Levant]] over the past few days with the fiercest battles near the city of "
-             "[[Deir ez-Zor]].")
-REWORDED = ("**The [[Syrian Observatory for Human Rights]] says dozens of [[Syrian Army]] "
-            "soldiers were killed in days of fighting with the [[Islamic State of Iraq and the "
-            "Levant]] near the city of Deir ez-Zor.")
 JIHADI_LINE = ("**[[Islamic State of Iraq and the Levant|ISIL]] confirms the death of militant "
                "[[Jihadi John]] in an airstrike in November. "
                "[https://www.bbc.com/news/uk-35358101 (BBC)]\n")
@@ -96,6 +89,38 @@ def test_incremental_build_after_a_rewording(tmp_path: Path):
     assert {k: v for k, v in files(clean).items() if k not in sitemap} == \
         {k: v for k, v in after.items() if k not in sitemap}
     assert new[0] in (site / "sitemap.xml").read_text(encoding="utf-8")
+    archive.close()
+
+
+def test_a_build_makes_the_redirect_map_once(tmp_path: Path, monkeypatch):
+    """`_redirects` and the sitemap both need the redirect map, which reads every subject's
+    event count (at archive scale, every build): a build, full or not, makes it once and
+    both use it."""
+    made: list[dict[str, str]] = []
+    real = redirects.redirect_map
+
+    def counted(*args, **kwargs) -> dict[str, str]:
+        made.append(real(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(redirects, "redirect_map", counted)
+    archive = make_archive(tmp_path, [WIKITEXT / "2016-01-16.wiki", WIKITEXT / "2016-01-19.wiki"])
+    site = tmp_path / "site"
+    first = archive.build(site, search=False)
+    assert first.full and len(made) == 1
+    assert "sitemap" in first.extras and "redirects" in first.extras
+    revised = tmp_path / "r2" / "2016-01-19.wiki"
+    revised.parent.mkdir()
+    revised.write_text(wikitext("2016-01-19").replace(SOHR_LINE, REWORDED), encoding="utf-8")
+    archive.ingest_paths([revised])
+    made.clear()
+    again = archive.build(site, search=False)
+    assert not again.full and len(made) == 1
+    old = [path for path in made[0] if path.endswith(".html") and "claims-that-scores" in path]
+    assert len(old) == 1  # the reworded event's old path: listed once, in `_redirects` only
+    assert f"{old[0]} {made[0][old[0]]} 301" in (site / "_redirects").read_text()
+    assert old[0] not in (site / "sitemap.xml").read_text()
+    assert made[0][old[0]] in (site / "sitemap.xml").read_text()
     archive.close()
 
 

@@ -31,17 +31,18 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from chromium import CHROMIUM, CHROMIUM_ARGS
 from conftest import FIXTURES
 from jsonschema import Draft202012Validator
 from lxml import etree
 from lxml import html as lxml_html
 from markdown_it import MarkdownIt
 from playwright.sync_api import sync_playwright
-from test_site_browser import CHROMIUM, CHROMIUM_ARGS
 
 from newscontext import Archive, Settings
 from newscontext.site import urls
-from newscontext.site.pages import Pages, SourceItem, SourcePage
+from newscontext.site.model import SourceItem, SourcePage
+from newscontext.site.pages import Pages
 from newscontext.site.redirects import read_map
 from newscontext.site.render import SiteInfo, markdown
 from newscontext.site.render import html as html_render

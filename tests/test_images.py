@@ -605,7 +605,7 @@ def test_an_archive_made_before_pictures_is_migrated(tmp_path: Path):
 def test_a_picture_at_an_unsafe_address_is_never_loaded():
     """What no crawl stores (the extractor keeps http(s) pictures only) an edited archive
     may hold: a hot-linked picture whose address runs code is not shown in any format."""
-    from newscontext.site.pages import EventPage, Picture
+    from newscontext.site.model import EventPage, Picture
     from newscontext.site.render import SiteInfo, markdown
     from newscontext.site.render import html as html_render
 

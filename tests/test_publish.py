@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import WIKITEXT, wikitext
+from conftest import REWORDED, SOHR_LINE, WIKITEXT, wikitext
 from processes import alive
 
 from newscontext import Archive, Settings
@@ -27,13 +27,6 @@ from newscontext.publish import (
 )
 from newscontext.site.manifest import STATE_DIR, Manifest
 
-SOHR_LINE = ("**The [[Syrian Observatory for Human Rights]] claims that scores of [[Syrian Army]] "
-             "troops have been killed in fighting with the [[Islamic State of Iraq and the "
-             "Levant]] over the past few days with the fiercest battles near the city of "
-             "[[Deir ez-Zor]].")
-REWORDED = ("**The [[Syrian Observatory for Human Rights]] says dozens of [[Syrian Army]] "
-            "soldiers were killed in days of fighting with the [[Islamic State of Iraq and the "
-            "Levant]] near the city of Deir ez-Zor.")
 DAYS = [WIKITEXT / "2016-01-16.wiki", WIKITEXT / "2016-01-19.wiki"]
 BUILT_AT = "2016-01-20T06:00:00Z"
 

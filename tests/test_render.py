@@ -21,26 +21,25 @@ from newscontext import Archive, Settings
 from newscontext.model import ArchivedEvent
 from newscontext.site import urls
 from newscontext.site.build import Plan
-from newscontext.site.pages import (
-    COOCCURRING,
+from newscontext.site.model import (
     AboutPage,
     Change,
     EventItem,
     EventPage,
     Page,
-    Pages,
     Picture,
     RedirectPage,
     Ref,
     SourceItem,
     SourcePage,
     TimelinePage,
-    page_rows,
 )
+from newscontext.site.pages import COOCCURRING, Pages
 from newscontext.site.render import SiteInfo, markdown
 from newscontext.site.render import html as html_render
 from newscontext.site.render import json as json_render
 from newscontext.site.render import xml as xml_render
+from newscontext.site.timelines import page_rows
 from newscontext.sources.images import small_copy
 
 SCHEMA = (Path(__file__).parents[1] / "src" / "newscontext" / "site" / "schema"
@@ -377,7 +376,7 @@ def test_cooccurring_entities_counted_from_listings_agree_with_the_store(built: 
 def test_timeline_pages_hold_every_event_once(built: Built, monkeypatch):
     """Numbered pages count from the oldest event, so a new event never shifts them; the
     main page shows the newest. Small pages, so the fixture's story needs several."""
-    monkeypatch.setattr("newscontext.site.pages.PAGE_SIZE", 4)
+    monkeypatch.setattr("newscontext.site.timelines.PAGE_SIZE", 4)
     pages = Pages(built.archive.store, built.archive.settings)
     name = "Syrian Civil War"
     everything = [i for i, *_ in pages.timeline_events("entity", name)]  # newest first

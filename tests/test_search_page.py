@@ -10,34 +10,25 @@ from __future__ import annotations
 
 import re
 import shutil
-import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from chromium import COLOURS, DESKTOP, PHONE, SCREENSHOTS, low_contrast
 from conftest import HTML_KIWICOPPLE, HTML_PARSE_API, WIKITEXT
+from servers import running
 
-from newscontext import Archive, Settings, httpd
+from newscontext import Archive, Settings
 from newscontext.site import serve
 from newscontext.site.notfound import not_found_html
 from newscontext.site.render.search import API, SCRIPT_PATH, search_page_html
 from newscontext.web.api import PREFIX
 from newscontext.web.live import create_app
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
-SCREENSHOTS = Path(__file__).parent / "screenshots"
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
 HOSTILE = "<img src=x onerror=alert(1)>"
 SITE_URL = "https://news.example.org"
 
@@ -82,25 +73,6 @@ class Sites:
     bare: str  # the same folder without its index, as `build --no-search` leaves it
 
 
-@contextmanager
-def running(app: Any, settings: Settings) -> Iterator[str]:
-    """The hardened server `serve` runs, for `app`, in a thread on a free port."""
-    sock = httpd.bind("127.0.0.1", 0)
-    server = httpd.server(app, settings, log_level="warning")
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(15)
-        sock.close()
-
-
 @pytest.fixture(scope="module")
 def sites(tmp_path_factory) -> Iterator[Sites]:
     """The demo's archive (the real sample days, resolved and related) built as HTML with
@@ -119,18 +91,7 @@ def sites(tmp_path_factory) -> Iterator[Sites]:
     with running(create_app(settings.db, settings), settings) as live, \
             running(serve.create_app(out), settings) as static, \
             running(serve.create_app(bare), settings) as without:
-        yield Sites(live, static, without)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not CHROMIUM.exists():
-        pytest.skip("needs Debian's chromium (apt-get install chromium chromium-driver)")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+        yield Sites(*(f"http://127.0.0.1:{port}" for port in (live, static, without)))
 
 
 @dataclass
@@ -415,39 +376,21 @@ def test_without_javascript_the_page_explains(browser, sites: Sites):
 # -- contrast and screenshots ------------------------------------------------------------------
 
 
-def _contrast(rgb1: list[float], rgb2: list[float]) -> float:
-    """WCAG 2 contrast ratio of two sRGB colours."""
-    def luminance(rgb: list[float]) -> float:
-        parts = [c / 255 for c in rgb]
-        lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in parts]
-        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
-
-    high, low = sorted((luminance(rgb1), luminance(rgb2)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
-
-
-# Each element holding text of its own: its colour and the colour of the nearest opaque
-# background behind it (its own or an ancestor's).
-COLOURS = """els => els.filter(el => {
+# Each element holding text of its own (shown): its colour and the colour of the nearest
+# opaque background behind it (its own or an ancestor's).
+OWN_TEXT = """els.filter(el => {
     const style = getComputedStyle(el);
     return style.display !== 'none' && style.visibility !== 'hidden' && el.getClientRects().length
       && ([...el.childNodes].some(n => n.nodeType === 3 && n.nodeValue.trim())
           || el.tagName === 'INPUT');
-  }).map(el => {
-  const rgb = s => s.match(/[\\d.]+/g).slice(0, 4).map(Number);
-  let back = el;
-  while (back && rgb(getComputedStyle(back).backgroundColor)[3] === 0) back = back.parentElement;
-  const bg = back ? getComputedStyle(back).backgroundColor : "rgb(255, 255, 255)";
-  return [el.tagName + "." + el.className, rgb(getComputedStyle(el).color), rgb(bg)];
-})"""
+  })"""
 TEXT = "body, main *, header *, footer *"
 
 
-def low_contrast(page: Any) -> set[tuple[str, float]]:
-    found = page.eval_on_selector_all(TEXT, COLOURS)
+def page_low_contrast(page: Any) -> set[tuple[str, float]]:
+    found = page.eval_on_selector_all(TEXT, f"els => ({COLOURS})({OWN_TEXT})")
     assert len(found) > 10
-    return {(what, round(_contrast(fg[:3], bg[:3]), 2)) for what, fg, bg in found
-            if _contrast(fg[:3], bg[:3]) < 4.5}
+    return low_contrast(found)
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
@@ -455,7 +398,7 @@ def test_text_contrast_at_least_4_5(browser, sites: Sites, scheme: str):
     live = visit(browser, sites.live, "/search.html?q=Syrian", color_scheme=scheme)
     live_results(live.page)
     assert live.page.locator("#search-results mark").count() > 0
-    assert low_contrast(live.page) == set(), ("live", scheme)
+    assert page_low_contrast(live.page) == set(), ("live", scheme)
     close(live)
     static = visit(browser, sites.static, "/search.html?q=Syrian", color_scheme=scheme)
     pagefind_results(static.page)
@@ -470,7 +413,7 @@ def test_text_contrast_at_least_4_5(browser, sites: Sites, scheme: str):
     assert page.locator(".pagefind-ui__search-input").evaluate(
         "el => getComputedStyle(el).backgroundColor") == background
     # ... and every text reads at 4.5:1 or more.
-    assert low_contrast(page) == set(), ("static", scheme)
+    assert page_low_contrast(page) == set(), ("static", scheme)
     close(static)
 
 

@@ -12,27 +12,24 @@ import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
 import httpx
 import pytest
-from conftest import HTML_KIWICOPPLE, HTML_PARSE_API, WIKITEXT, export_xml, wikitext
+from conftest import HTML_KIWICOPPLE, HTML_PARSE_API, WIKITEXT
 from hypothesis import given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
+from servers import in_thread, reword
 
 from newscontext import Archive, Settings, httpd
 from newscontext.site import serve
 
-JIHADI = "confirms the death of militant [[Jihadi John]] in an airstrike in November."
-REWORDED = "says that militant [[Jihadi John]] died in a November airstrike in [[Raqqa]]."
 OLD = "/news/2016/01/19/isil-confirms-the-death-of-militant-jihadi-john-in-an-airstrike-in-november"
 NEW = "/news/2016/01/19/isil-says-that-militant-jihadi-john-died-in-a-november-airstrike-in-raqqa"
 HTML = "text/html; charset=utf-8"
@@ -65,13 +62,7 @@ def built(tmp_path_factory) -> Built:
         archive.relate()
     first = newscontext("build", out, "--no-search", db=db)
     assert first.returncode == 0, first.stderr
-    stamp = (datetime.now(UTC) + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    export = folder / "reworded.xml"
-    export.write_text(export_xml({date(2016, 1, 19): [
-        (900_000_001, stamp, wikitext("2016-01-19").replace(JIHADI, REWORDED))]}),
-        encoding="utf-8")
-    with Archive(Settings(db=db)) as archive:
-        assert archive.ingest_paths([export]).changed == 1
+    reword(folder, db)
     second = newscontext("build", out, "--no-search", db=db)
     assert second.returncode == 0, second.stderr
     with Archive(Settings(db=db)) as archive:
@@ -95,20 +86,9 @@ class Running:
 @contextmanager
 def running(outdir: Path, settings: Settings | None = None) -> Iterator[Running]:
     """`serve`'s hardened server in a thread on a free port of 127.0.0.1."""
-    sock = httpd.bind("127.0.0.1", 0)
     server = serve.server(outdir, settings or Settings(), log_level="warning")
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.02)
-    try:
-        yield Running(server, sock.getsockname()[1])
-    finally:
-        server.should_exit = True
-        thread.join(15)
-        sock.close()
+    with in_thread(server) as port:
+        yield Running(server, port)
 
 
 @pytest.fixture(scope="module")

@@ -24,15 +24,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from chromium import COLOURS, DESKTOP, PHONE, SCREENSHOTS, low_contrast
 from conftest import HTML_KIWICOPPLE, HTML_PARSE_API, WIKITEXT
 
 from newscontext import Archive, Settings
 from newscontext.site import urls
-from newscontext.site.notfound import not_found_html
-from newscontext.site.pages import (
+from newscontext.site.model import (
     Change,
     EventPage,
-    Pages,
     Picture,
     RedirectPage,
     Ref,
@@ -40,20 +39,15 @@ from newscontext.site.pages import (
     SourcePage,
     TimelinePage,
 )
+from newscontext.site.notfound import not_found_html
+from newscontext.site.pages import Pages
 from newscontext.site.render import SiteInfo
 from newscontext.site.render import html as html_render
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
-SCREENSHOTS = Path(__file__).parent / "screenshots"
 SOHR = "The Syrian Observatory for Human Rights claims that scores of Syrian Army troops"
 ENTITY = "Islamic State"  # "Islamic State of Iraq and the Levant" is a redirect to it
 SITE = SiteInfo(url="https://news.example.org", generated="2026-01-01T00:00:00Z")
 SCRIPT = '<script>window.pwned = 1</script>'
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
 # Files other build steps make (search, feeds, sitemap) and the other formats of each page:
 # the HTML build below does not write them, so their links are not followed here.
 NOT_HTML = (".md", ".json", ".xml", ".atom")
@@ -203,17 +197,6 @@ def _hand_made(seed: EventPage) -> dict[str, Any]:
 
 
 # -- the browser ----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not CHROMIUM.exists():
-        pytest.skip("needs Debian's chromium (apt-get install chromium chromium-driver)")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @dataclass
@@ -426,25 +409,6 @@ def test_readable_without_javascript(browser, site: Served):
     close(result)
 
 
-def _contrast(rgb1: list[float], rgb2: list[float]) -> float:
-    def luminance(rgb: list[float]) -> float:
-        parts = [c / 255 for c in rgb]
-        lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in parts]
-        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
-
-    high, low = sorted((luminance(rgb1), luminance(rgb2)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
-
-
-COLOURS = """els => els.map(el => {
-  const rgb = s => s.match(/[\\d.]+/g).slice(0, 4).map(Number);
-  let back = el;
-  while (back && rgb(getComputedStyle(back).backgroundColor)[3] === 0) back = back.parentElement;
-  const bg = back ? getComputedStyle(back).backgroundColor : "rgb(255, 255, 255)";
-  return [el.tagName + "." + el.className, rgb(getComputedStyle(el).color), rgb(bg)];
-})"""
-
-
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_text_contrast_at_least_4_5(browser, site: Served, scheme: str):
     for name in ("full", "entity"):
@@ -452,9 +416,7 @@ def test_text_contrast_at_least_4_5(browser, site: Served, scheme: str):
         found = result.page.eval_on_selector_all(
             "body, a, p, li, time, span, dt, dd, figcaption, h1, h2, h3", COLOURS)
         close(result)
-        low = {(what, round(_contrast(fg[:3], bg[:3]), 2)) for what, fg, bg in found
-               if _contrast(fg[:3], bg[:3]) < 4.5}
-        assert low == set(), (name, scheme)
+        assert low_contrast(found) == set(), (name, scheme)
 
 
 def test_skip_link_comes_first_and_focus_shows(browser, site: Served):
@@ -686,8 +648,7 @@ def test_every_page_type_screenshots_and_contrast(browser, indexed: Served, sche
             page.locator("#search-q:visible, .pagefind-ui__search-input:visible").first.wait_for(
                 timeout=10_000)
         found = page.eval_on_selector_all(TEXT, f"els => ({COLOURS})({SHOWN})")
-        bad = {(what, round(_contrast(fg[:3], bg[:3]), 2)) for what, fg, bg in found
-               if _contrast(fg[:3], bg[:3]) < 4.5}
+        bad = low_contrast(found)
         if bad:
             low[name] = bad
         for width in (1280, 390):

@@ -12,12 +12,10 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from urllib.parse import quote
 
@@ -28,10 +26,11 @@ from hypothesis import given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
 from processes import alive, children
+from servers import JIHADI, reword, running
 from starlette.testclient import TestClient
 from test_fetch import fixture_bytes
 
-from newscontext import Archive, Settings, httpd
+from newscontext import Archive, Settings
 from newscontext.site import serve, urls
 from newscontext.site.build import Plan
 from newscontext.site.pages import Pages
@@ -40,8 +39,6 @@ from newscontext.sources.extract import extract
 from newscontext.store import Store
 from newscontext.web.live import create_app
 
-JIHADI = "confirms the death of militant [[Jihadi John]] in an airstrike in November."
-REWORDED = "says that militant [[Jihadi John]] died in a November airstrike in [[Raqqa]]."
 OLD = "/news/2016/01/19/isil-confirms-the-death-of-militant-jihadi-john-in-an-airstrike-in-november"
 NEW = "/news/2016/01/19/isil-says-that-militant-jihadi-john-died-in-a-november-airstrike-in-raqqa"
 # Real article pages (tests/fixtures/articles) given to some of the cited sources, as a
@@ -70,17 +67,6 @@ def archive_articles(archive: Archive, count: int) -> None:
             store.record_fetch(url, status="fetched", at="2026-01-02T03:04:05Z",
                                http_status=200, final_url=url, redirects=[])
             store.save_article(url, extract(fixture_bytes(page), url), "2026-01-02T03:04:05Z")
-
-
-def reword(folder: Path, db: Path) -> None:
-    """A newer revision of 2016-01-19 that rewords one event (its old path: a redirect)."""
-    stamp = (datetime.now(UTC) + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    export = folder / "reworded.xml"
-    export.write_text(export_xml({date(2016, 1, 19): [
-        (900_000_001, stamp, wikitext("2016-01-19").replace(JIHADI, REWORDED))]}),
-        encoding="utf-8")
-    with Archive(Settings(db=db)) as archive:
-        assert archive.ingest_paths([export]).changed == 1
 
 
 @pytest.fixture(scope="module")
@@ -185,25 +171,6 @@ def test_plan_has_every_page_the_full_plan_makes(built: Built):
 class Servers:
     live: int
     static: int
-
-
-@contextmanager
-def running(app, settings: Settings) -> Iterator[int]:
-    """A hardened server for `app` in a thread on a free port of 127.0.0.1."""
-    sock = httpd.bind("127.0.0.1", 0)
-    server = httpd.server(app, settings, log_level="warning")
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.02)
-    try:
-        yield sock.getsockname()[1]
-    finally:
-        server.should_exit = True
-        thread.join(15)
-        sock.close()
 
 
 @pytest.fixture(scope="module")

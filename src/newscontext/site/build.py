@@ -39,11 +39,13 @@ from ..lock import Busy, FileLock
 from ..settings import Settings
 from ..store import Store
 from ..workers import fork_pool
-from . import urls
+from . import redirects, urls
 from .manifest import STATE_DIR, Manifest, Writer
-from .pages import FRONT_DAYS, Page, Pages, RedirectPage, page_rows
+from .model import Page, RedirectPage
+from .pages import FRONT_DAYS, Pages
 from .render import SiteInfo, render
 from .render.feeds import FeedMaker
+from .timelines import page_rows
 from .urls import slugify, unique_slug
 
 log = logging.getLogger("newscontext.build")
@@ -70,6 +72,28 @@ class BuildReport:
 
 # A page to build, named so it can be listed, compared and sent to another process.
 Job = tuple
+
+
+class Shared:
+    """What a build's extras share, made once per build when one first asks for it: the
+    redirect map (`_redirects` lists it, the sitemap leaves its old paths out; at archive
+    scale it reads every subject's event count)."""
+
+    def __init__(self, store: Store, settings: Settings):
+        self.store = store
+        self.settings = settings
+        self._redirect_map: dict[str, str] | None = None
+
+    def redirect_map(self) -> dict[str, str]:
+        """Old path -> current path (see `redirects.redirect_map`)."""
+        if self._redirect_map is None:
+            self._redirect_map = redirects.redirect_map(self.store, self.settings)
+        return self._redirect_map
+
+
+# A build extra: a step after the pages (the sitemap, `_redirects`, ...) that writes its
+# files through the build's writer and returns a count for the report.
+Extra = Callable[[Store, Settings, Path, Writer, Shared], int]
 
 
 class Plan:
@@ -531,7 +555,7 @@ def _build_share(index: int) -> tuple[tuple[int, int, list[Failure]], int, int]:
 
 def build(store: Store, settings: Settings, outdir: Path, *, full: bool = False,
           formats: tuple[str, ...] = urls.FORMATS, since: date | None = None,
-          extras: Iterable[Callable[[Store, Settings, Path, Writer], int]] = ()) -> BuildReport:
+          extras: Iterable[Extra] = ()) -> BuildReport:
     """Build the site into `outdir`; see the module docstring. `since`: a site of the days
     from then on only (the archive as if it began that day)."""
     started = time.perf_counter()
@@ -576,7 +600,7 @@ class BuildBusy(BuildError):
 
 
 def _build(store: Store, settings: Settings, outdir: Path, *, full: bool,
-           formats: tuple[str, ...], since: date | None, extras: Iterable[Callable[..., int]],
+           formats: tuple[str, ...], since: date | None, extras: Iterable[Extra],
            started: float) -> BuildReport:
     manifest = Manifest(outdir)
     state = manifest.state()
@@ -662,8 +686,10 @@ def _build(store: Store, settings: Settings, outdir: Path, *, full: bool,
             manifest.note_made([path for files in plan.kept_feeds for path in files])
         # Deleted before the extras: the sitemap lists what is left.
         writer.remove(manifest.not_made(KEEP) if full else sorted(set(plan.gone)))
+        shared = Shared(store, settings)
         for extra_step in extras:
-            report.extras[extra_step.__name__] = extra_step(store, settings, outdir, writer)
+            report.extras[extra_step.__name__] = extra_step(store, settings, outdir, writer,
+                                                            shared)
     report.failed = [line for _, line in failed]
     manifest.save_state({"change_seq": change_seq, "related_seq": related_seq,
                          "articles": stamp, "built_at": datetime.now(UTC).isoformat(),

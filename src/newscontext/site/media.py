@@ -21,6 +21,7 @@ from ..store import Store
 from . import urls
 
 if TYPE_CHECKING:
+    from .build import Shared
     from .manifest import Writer
 
 FOLDER = urls.MEDIA.lstrip("/")  # "media/": where the copies' files are, in the site
@@ -40,7 +41,8 @@ def media_file(store: Store, settings: Settings, name: str) -> tuple[bytes, str]
     return copy.content, copy.media_type
 
 
-def media(store: Store, settings: Settings, outdir: Path, writer: Writer) -> int:
+def media(store: Store, settings: Settings, outdir: Path, writer: Writer,
+          shared: Shared) -> int:
     """Build extra: write the picture copies not written yet; returns how many the site
     has."""
     recorded = set(writer.manifest.existing(FOLDER))

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 from ..settings import Settings
 from ..store import Store
 from . import urls
-from .pages import not_found
+from .model import not_found
 from .render import SiteInfo
 
 if TYPE_CHECKING:
+    from .build import Shared
     from .manifest import Writer
 
 FILE = urls.file_for(urls.NOT_FOUND, "html")
@@ -27,7 +28,8 @@ def not_found_html() -> bytes:
     return html.render(not_found(), SiteInfo(url="", generated=""))
 
 
-def not_found_page(store: Store, settings: Settings, outdir: Path, writer: Writer) -> int:
+def not_found_page(store: Store, settings: Settings, outdir: Path, writer: Writer,
+                   shared: Shared) -> int:
     """Build extra: write `/404.html` (unchanged bytes leave the file alone). Returns 1."""
     writer.write_many([(FILE, not_found_html())])
     return 1

@@ -1,8 +1,8 @@
-"""What every page of the site holds, built from the store, free of any format.
+"""Pages built from the store: `Pages` reads the archive and fills the page model
+(model.py) for every page of the site, free of any format.
 
 A renderer turns a page into HTML, Markdown, JSON or XML and decides only how it looks; the
-fields are the same in every format. Links are `Ref`s: a title and a site path without
-extension (each renderer adds its own), or an absolute URL for pages elsewhere.
+static build and the live server make every page through `Pages`.
 """
 
 from __future__ import annotations
@@ -10,337 +10,48 @@ from __future__ import annotations
 import html
 import itertools
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import date, timedelta
-from typing import ClassVar, TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
 
-from ..model import ArchivedEvent, Source, Story
+from ..model import ArchivedEvent, Story
 from ..portal.categories import canonical as canonical_category
 from ..portal.titles import day_title
 from ..settings import Settings
 from ..store import Store
 from ..store.articles import SourcePicture
 from . import urls
+from .model import (
+    AboutPage,
+    Change,
+    DayCount,
+    DayPage,
+    EntityCount,
+    EventItem,
+    EventPage,
+    FrontPage,
+    Group,
+    MonthDays,
+    MonthPage,
+    Ref,
+    RelatedItem,
+    SourceItem,
+    SourcePage,
+    StoryCount,
+    TimelinePage,
+    YearCount,
+    YearPage,
+)
+from .pictures import event_media, event_picture, picture
+from .slugtable import SlugTable
+from .timelines import Row, page_count, page_rows, weekly
 
-SCHEMA_VERSION = 1
-PAGE_SIZE = 50  # events per timeline page
 COOCCURRING = 12  # entities listed as found most often with a story or entity
 FRONT_DAYS = 3
 ITEMS_KEPT = 20_000  # event listing items a build keeps made (each is listed ~8 times)
 SUBSTORIES = 20  # sub-stories listed on a story's or subject's page
 TIMELINES_KEPT = 2_000  # timelines whose rows, chart and co-occurring entities are kept made
 EXCERPT_WORDS = 80  # of a source article's text shown when full text is not published
-
-
-@dataclass(frozen=True)
-class Ref:
-    """A link: what it says and where it goes (site path without extension, or a URL)."""
-
-    title: str
-    path: str
-
-
-@dataclass
-class EventItem:
-    """An event as listed on day, front and timeline pages."""
-
-    id: str
-    path: str
-    date: date
-    title: str
-    category: str | None  # one of the portal's current ten names (portal.categories)
-    category_heading: str | None  # the heading as the day page wrote it
-    stories: list[Ref]
-    description: str | None
-    context: list[Ref]
-    removed: bool
-    picture: Picture | None = None  # the cover picture, as the event's page shows it
-
-
-@dataclass
-class Picture:
-    """A cover picture as pages show it: `path` is the archive's small copy (a site file)
-    or, with `hotlink_images`, the publisher's URL; `width` and `height` its size in pixels
-    when known (a page keeps its room while it loads); `alt` the picture's own description,
-    else its article's headline; `credit` the outlet; `original` the publisher's URL."""
-
-    path: str
-    width: int | None
-    height: int | None
-    alt: str
-    credit: str | None
-    original: str
-
-
-@dataclass
-class SourceItem:
-    name: str
-    url: str
-    archived: Ref | None  # the archive's copy of the article, when it has one
-
-
-@dataclass
-class Change:
-    at: str | None  # the revision's time, UTC, ISO 8601; None: unknown (a file had none)
-    revid: int | None
-    text: str
-
-
-@dataclass
-class RelatedItem:
-    event: Ref
-    date: date
-    shared: list[Ref]
-    score: float
-
-
-@dataclass
-class Group:
-    category: str | None
-    events: list[EventItem]
-
-
-@dataclass
-class DayCount:
-    day: Ref
-    events: int
-
-
-@dataclass
-class EntityCount:
-    entity: Ref
-    events: int
-
-
-@dataclass
-class StoryCount:
-    """A story heading found right below a subject's or story's own, and its events."""
-
-    story: Ref
-    events: int
-
-
-@dataclass
-class Page:
-    """Common to every page: its kind, its path and its title."""
-
-    kind: ClassVar[str] = "page"
-    path: str
-    title: str
-
-
-@dataclass
-class EventPage(Page):
-    kind: ClassVar[str] = "event"
-    id: str = ""
-    date: date | None = None
-    day: Ref | None = None
-    category: str | None = None  # one of the portal's current ten names (portal.categories)
-    category_heading: str | None = None  # the heading as the day page wrote it
-    stories: list[Ref] = field(default_factory=list)
-    text: str = ""
-    description: str | None = None
-    image: str | None = None
-    picture: Picture | None = None  # the cover picture shown (see `event_picture`)
-    sources: list[SourceItem] = field(default_factory=list)
-    context: list[Ref] = field(default_factory=list)
-    changes: list[Change] = field(default_factory=list)
-    related: list[RelatedItem] = field(default_factory=list)
-    first_seen: str | None = None  # its first revision's time; None: unknown (a file's)
-    removed: bool = False  # the portal no longer shows it
-    removed_at: str | None = None  # when the portal dropped it; None: live, or time unknown
-    moved_to: Ref | None = None
-    portal: Ref | None = None  # the Wikipedia day page it comes from
-
-
-@dataclass
-class DayPage(Page):
-    kind: ClassVar[str] = "day"
-    date: date | None = None
-    previous: Ref | None = None
-    next: Ref | None = None
-    month: Ref | None = None
-    groups: list[Group] = field(default_factory=list)
-    portal: Ref | None = None
-
-
-@dataclass
-class YearCount:
-    """A year with events, and how many (the front page's way into the archive)."""
-
-    year: Ref
-    events: int
-
-
-@dataclass
-class FrontPage(Page):
-    kind: ClassVar[str] = "front"
-    days: list[DayPage] = field(default_factory=list)
-    years: list[YearCount] = field(default_factory=list)  # every year with events, oldest first
-
-
-@dataclass
-class MonthPage(Page):
-    kind: ClassVar[str] = "month"
-    year: int = 0
-    month: int = 0
-    days: list[DayCount] = field(default_factory=list)
-    previous: Ref | None = None
-    next: Ref | None = None
-    year_page: Ref | None = None  # the year's page: its months as calendars
-
-
-@dataclass
-class MonthDays:
-    """A month of a year page: its page, its number, its events and its days with events."""
-
-    month: Ref
-    number: int
-    events: int
-    days: list[DayCount] = field(default_factory=list)
-
-
-@dataclass
-class YearPage(Page):
-    """`/news/YYYY/index`: the months of a year with events per day (calendars in HTML)."""
-
-    kind: ClassVar[str] = "year"
-    year: int = 0
-    events: int = 0
-    months: list[MonthDays] = field(default_factory=list)  # those with events, in order
-    previous: Ref | None = None  # the nearest years with events
-    next: Ref | None = None
-
-
-@dataclass
-class TimelinePage(Page):
-    """A story's or an entity's page: every event, newest first, paged."""
-
-    kind: ClassVar[str] = "timeline"
-    timeline: str = ""  # "story" or "entity"
-    name: str = ""
-    wikipedia: str | None = None
-    total: int = 0
-    first_week: date | None = None  # Monday of the first week in `weekly`
-    weekly: list[int] = field(default_factory=list)  # events per week, oldest first
-    events: list[EventItem] = field(default_factory=list)
-    page: int | None = None  # None: the newest events; 1.. pages from the oldest
-    pages: list[Ref] = field(default_factory=list)
-    cooccurring: list[EntityCount] = field(default_factory=list)
-    feeds: list[Ref] = field(default_factory=list)
-    # A subject's page lists the events it heads (as their story) and those that mention
-    # it: the ids of the listed events it heads, and how many it heads in all.
-    headed: list[str] = field(default_factory=list)
-    total_headed: int = 0
-    substories: list[StoryCount] = field(default_factory=list)  # headings right below it
-
-
-@dataclass
-class SourcePage(Page):
-    kind: ClassVar[str] = "source"
-    hash: str = ""
-    url: str = ""
-    final_url: str | None = None
-    outlet: str | None = None
-    fetch_status: str | None = None
-    fetched_at: str | None = None
-    archived_from: str | None = None
-    og_title: str | None = None
-    og_description: str | None = None
-    og_image: str | None = None
-    picture: Picture | None = None  # og_image as the page shows it (see `picture`)
-    og_site_name: str | None = None
-    article_title: str | None = None
-    subtitle: str | None = None
-    author: str | None = None
-    published: str | None = None
-    article_status: str | None = None
-    excerpt: str | None = None
-    text: str | None = None  # the full text, only when the operator publishes it
-    cited_by: list[Ref] = field(default_factory=list)
-
-
-@dataclass
-class AboutPage(Page):
-    kind: ClassVar[str] = "about"
-    formats: list[str] = field(default_factory=lambda: list(urls.FORMATS))
-    schema_version: int = SCHEMA_VERSION
-    days: int = 0
-    events: int = 0
-    first_day: date | None = None
-    last_day: date | None = None
-
-
-@dataclass
-class NotFoundPage(Page):
-    """What a reader gets at an address with no page (HTML only: `/404.html`)."""
-
-    kind: ClassVar[str] = "not_found"
-
-
-def not_found() -> NotFoundPage:
-    return NotFoundPage(path=urls.NOT_FOUND, title="Not found")
-
-
-@dataclass
-class RedirectPage(Page):
-    """An old path of a reworded or moved event, pointing to where it is now."""
-
-    kind: ClassVar[str] = "redirect"
-    target: str = ""
-
-
-def event_media(store: Store, sources: list[Source],
-                media: dict[str, tuple[str | None, str | None]] | None = None
-                ) -> tuple[str | None, str | None]:
-    """An event's description and cover image: each from the first of its sources (in
-    listed order) whose article has one, HTML entities decoded. `media` is
-    `store.source_media` read beforehand for many events at once."""
-    if media is None:
-        media = store.source_media(s.url for s in sources)
-    description = image = None
-    for source in sources:
-        og_description, og_image = media.get(source.url, (None, None))
-        if description is None and og_description:
-            description = html.unescape(og_description).strip() or None
-        if image is None and og_image:
-            image = html.unescape(og_image)
-        if description and image:
-            break
-    return description, image
-
-
-def picture(found: SourcePicture, credit: str | None, headline: str | None,
-            hotlink: bool) -> Picture | None:
-    """A source's cover picture as pages show it: the archive's copy, or None when there is
-    none (no image element at all, never a broken one). With `hotlink`, the publisher's
-    URL (http(s) only) when the crawl read it as a picture, or has not tried it yet: one
-    that failed (gone, not a picture, refused) would be a broken box."""
-    original = html.unescape(found.url).strip()
-    alt = " ".join(html.unescape(found.alt or found.headline or headline or "").split())
-    credit = " ".join((credit or found.site_name or "").split()) or None
-    if hotlink:
-        if (not original.lower().startswith(("http://", "https://"))
-                or found.status not in (None, "stored")):
-            return None
-        return Picture(original, found.width, found.height, alt, credit, original)
-    if found.copy is None or found.copy_type is None:
-        return None
-    return Picture(urls.media_path(found.copy, found.copy_type), found.copy_width,
-                   found.copy_height, alt, credit, original)
-
-
-def event_picture(sources: list[Source], pictures: Mapping[str, SourcePicture],
-                  headline: str, hotlink: bool = False) -> Picture | None:
-    """An event's cover picture: that of the first of its sources (in listed order) with
-    one to show, credited to the outlet the portal names."""
-    for source in sources:
-        found = pictures.get(source.url)
-        shown = picture(found, source.name, headline, hotlink) if found else None
-        if shown is not None:
-            return shown
-    return None
 
 
 def _excerpt(text: str, limit: int) -> str:
@@ -362,9 +73,6 @@ def _excerpt(text: str, limit: int) -> str:
     return "\n\n".join(kept)
 
 
-Row = tuple[str, str, int]  # (event id, date, position) of an event on a timeline
-
-
 @dataclass
 class _Timeline:
     rows: list[Row]  # newest first
@@ -375,74 +83,6 @@ class _Timeline:
     cooccurring: list[EntityCount]
     headed: set[str]  # the events a subject heads
     substories: list[StoryCount]
-
-
-V = TypeVar("V")
-
-
-def _week_start(day: date) -> date:
-    return day - timedelta(days=day.weekday())
-
-
-def page_rows(rows: list[Row], page: int | None) -> list[Row]:
-    """The rows (newest first) a timeline page lists: the newest PAGE_SIZE on the main page
-    (None), and numbered pages of PAGE_SIZE from the oldest, so old pages never shift."""
-    if page is None:
-        return rows[:PAGE_SIZE]
-    total = len(rows)
-    return rows[max(0, total - page * PAGE_SIZE) : total - (page - 1) * PAGE_SIZE]
-
-
-class SlugTable(Mapping[str, V]):
-    """A slug table read as far as it is used: the keys asked for (in bulk where a page
-    knows them ahead), or all at once for a full build. An incremental build renders a
-    few dozen pages; reading every slug of a large archive would cost more than they do."""
-
-    def __init__(self, fetch: Callable[[Iterable[str] | None], dict[str, V]]):
-        self._fetch = fetch
-        self._known: dict[str, V] = {}
-        self._absent: set[str] = set()
-        self._whole = False
-
-    def want(self, keys: Iterable[str]) -> None:
-        """Read these keys now, in one query (those not read yet)."""
-        if self._whole:
-            return
-        keys = [k for k in dict.fromkeys(keys) if k not in self._known and k not in self._absent]
-        if keys:
-            found = self._fetch(keys)
-            self._known.update(found)
-            self._absent.update(k for k in keys if k not in found)
-
-    def read_all(self) -> None:
-        if not self._whole:
-            self._known = self._fetch(None)
-            self._absent.clear()
-            self._whole = True
-
-    def __getitem__(self, key: str) -> V:
-        if key not in self._known and not self._whole:
-            self.want([key])
-        return self._known[key]
-
-    # Mapping's own get and `in` go through __getitem__ and KeyError: slow at a million calls.
-    def get(self, key: str, default: V | None = None) -> V | None:
-        if key not in self._known and not self._whole:
-            self.want([key])
-        return self._known.get(key, default)
-
-    def __contains__(self, key: object) -> bool:
-        if key not in self._known and not self._whole:
-            self.want([key])  # type: ignore[list-item]
-        return key in self._known
-
-    def __iter__(self) -> Iterator[str]:
-        self.read_all()
-        return iter(self._known)
-
-    def __len__(self) -> int:
-        self.read_all()
-        return len(self._known)
 
 
 class Pages:
@@ -746,7 +386,7 @@ class Pages:
         """A story's or entity's events, paged (see `page_rows`)."""
         whole = self._whole_timeline(timeline, name)
         total = len(whole.rows)
-        count = max(1, -(-total // PAGE_SIZE))
+        count = max(1, page_count(total))
         return TimelinePage(
             path=whole.path(page),
             title=name if page is None else f"{name} (page {page} of {count})",
@@ -772,7 +412,7 @@ class Pages:
             if not self.has_page(name):
                 return []
             total = self._entity_counts[name]
-        count = -(-total // PAGE_SIZE)
+        count = page_count(total)
         if not count:
             return []
         return [None] + (list(range(1, count + 1)) if count > 1 else [])
@@ -806,15 +446,9 @@ class Pages:
             slug = self.entity_slug[name]
             path = lambda n: urls.entity_path(slug, n)  # noqa: E731
             wikipedia = urls.wikipedia_url(name)
-        dates = [date.fromisoformat(d) for _, d, *_ in reversed(rows)]
-        first_week = _week_start(dates[0]) if dates else None
-        weekly: list[int] = []
-        if dates:
-            weekly = [0] * ((_week_start(dates[-1]) - first_week).days // 7 + 1)
-            for day in dates:
-                weekly[(_week_start(day) - first_week).days // 7] += 1
+        first_week, chart = weekly(rows)
         ids = [i for i, *_ in rows]
-        if len(ids) <= PAGE_SIZE:  # one page lists every event: count from their listings
+        if page_count(len(ids)) <= 1:  # one page lists every event: count from their listings
             counts = Counter(ref.title for item in self.items(ids) for ref in item.context
                              if ref.title != name)
             found = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))[:COOCCURRING]
@@ -828,7 +462,7 @@ class Pages:
         else:
             headed, chains = self.store.entity_headlines(name)
         substories = self._substories(timeline, name, chains)
-        whole = self._timelines[key] = _Timeline(rows, path, wikipedia, first_week, weekly,
+        whole = self._timelines[key] = _Timeline(rows, path, wikipedia, first_week, chart,
                                                  cooccurring, headed, substories)
         if len(self._timelines) > TIMELINES_KEPT:
             self._timelines.popitem(last=False)  # the least recently used

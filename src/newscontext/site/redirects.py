@@ -18,6 +18,7 @@ from ..store import Store
 from . import urls
 
 if TYPE_CHECKING:
+    from .build import Shared
     from .manifest import Writer
 
 MAP = "_redirects"
@@ -54,9 +55,11 @@ def redirect_map(store: Store, settings: Settings | None = None) -> dict[str, st
     return found
 
 
-def redirects(store: Store, settings: Settings, outdir: Path, writer: Writer) -> int:
-    """Build extra: write `_redirects`. Returns the number of old paths."""
-    found = redirect_map(store, settings)
+def redirects(store: Store, settings: Settings, outdir: Path, writer: Writer,
+              shared: Shared) -> int:
+    """Build extra: write `_redirects` (the build's map: `shared`). Returns the number of
+    old paths."""
+    found = shared.redirect_map()
     lines = [f"{old} {new} 301\n" for old, new in sorted(found.items())]
     writer.write_many([(MAP, "".join(lines).encode())])
     return len(found) // (1 + len(urls.FORMATS))

@@ -11,7 +11,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
-from ..pages import Page
+from ..model import Page
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from .. import urls
-from ..pages import (
+from ..model import (
     AboutPage,
     DayCount,
     DayPage,

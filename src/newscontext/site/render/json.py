@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from .. import urls
-from ..pages import SCHEMA_VERSION, EventItem, Page, RedirectPage, Ref
+from ..model import SCHEMA_VERSION, EventItem, Page, RedirectPage, Ref
 from . import Fragments, SiteInfo, absolute
 
 FMT = "json"

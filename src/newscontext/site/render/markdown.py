@@ -13,7 +13,7 @@ from datetime import date, datetime
 from functools import lru_cache
 
 from .. import urls
-from ..pages import (
+from ..model import (
     AboutPage,
     DayPage,
     EventItem,

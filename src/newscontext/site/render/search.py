@@ -30,7 +30,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -40,10 +39,11 @@ from ...ingest import hours_between, utc_now
 from ...settings import Settings
 from ...store import Store
 from .. import urls
-from ..pages import Page
+from ..model import Page
 from . import SiteInfo, absolute
 
 if TYPE_CHECKING:
+    from ..build import Extra, Shared
     from ..manifest import Writer
 
 BUNDLE = "pagefind"  # the bundle's folder in the site: /pagefind/pagefind-ui.js, ...
@@ -55,8 +55,6 @@ STAGING = ".newscontext/pagefind-new"
 SEARCH_PAGE = urls.file_for(urls.SEARCH, "html")
 SCRIPT_PATH = "/static/search.js"  # the page's script (render/static/, copied by the build)
 API = "/api/v1"  # where the live server mounts its JSON API (web/api.py PREFIX)
-
-Extra = Callable[[Store, Settings, Path, "Writer"], int]
 
 
 @dataclass
@@ -106,7 +104,8 @@ def search_page_html(settings: Settings) -> bytes:
     ).encode("utf-8")
 
 
-def search_page(store: Store, settings: Settings, outdir: Path, writer: Writer) -> int:
+def search_page(store: Store, settings: Settings, outdir: Path, writer: Writer,
+                shared: Shared) -> int:
     """Build extra: write `/search.html` (also when the index is not built: it says so)."""
     writer.write_many([(SEARCH_PAGE, search_page_html(settings))])
     return 1
@@ -181,13 +180,13 @@ def install_bundle(bundle: Path, outdir: Path, writer: Writer) -> int:
     return len(names)
 
 
-def search_index(store: Store, settings: Settings, outdir: Path, writer: Writer, *,
-                 full: bool = False, every_hours: float = 0.0) -> int:
+def search_index(store: Store, settings: Settings, outdir: Path, writer: Writer,
+                 shared: Shared, *, full: bool = False, every_hours: float = 0.0) -> int:
     """Build extra: the search page, and the Pagefind index when a page it reads changed
     since the last one (always on a full build), and the last is `every_hours` old. Run it
     last: later extras would make the next build think pages changed. Returns the pages
     indexed (0: index left as it was)."""
-    search_page(store, settings, outdir, writer)
+    search_page(store, settings, outdir, writer, shared)
     if not store.day_counts():
         # No event yet (every day so far blanked or vandalised): no page to index, and
         # Pagefind fails on a site without one. The search page says it has no index.
@@ -234,8 +233,9 @@ def search_extra(full: bool = False, every_hours: float = 0.0) -> Extra:
     """`search_index` as a build extra for a build that is (or is not) forced to be full,
     indexing at most every `every_hours` (0: whenever indexed pages changed)."""
 
-    def search_step(store: Store, settings: Settings, outdir: Path, writer: Writer) -> int:
-        return search_index(store, settings, outdir, writer, full=full,
+    def search_step(store: Store, settings: Settings, outdir: Path, writer: Writer,
+                    shared: Shared) -> int:
+        return search_index(store, settings, outdir, writer, shared, full=full,
                             every_hours=every_hours)
 
     search_step.__name__ = search_step.__qualname__ = "search_index"

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +32,7 @@ from ...settings import Settings
 from ...store import Store
 
 if TYPE_CHECKING:
+    from ..build import Shared
     from ..manifest import Manifest, Writer
 
 MAX_URLS = 50_000
@@ -78,17 +80,15 @@ def _order(name: str) -> tuple[int, str]:
     return SECTIONS.index(name.partition("-")[0]), name
 
 
-def _read(manifest: Manifest, store: Store, settings: Settings, outdir: Path,
-          names: set[str] | None) -> dict[str, list[Url]]:
-    """The URLs of these parts (of every part: None), each in path order."""
+def _read(manifest: Manifest, old: set[str], outdir: Path, names: set[str] | None
+          ) -> dict[str, list[Url]]:
+    """The URLs of these parts (of every part: None), each in path order; `old`: the
+    files at old paths (redirects), not listed."""
     if names is None:
         rows = manifest.files(".html")
     else:
         rows = [row for name in sorted(names) for prefix in _ranges(name)
                 for row in manifest.files(".html", prefix)]
-    from ..redirects import redirect_map  # old event paths, stories moved to their subject
-
-    old = {path.lstrip("/") for path in redirect_map(store, settings) if path.endswith(".html")}
     found: dict[str, list[Url]] = defaultdict(list)
     for path, changed_at in rows:
         part = bucket(path)
@@ -126,10 +126,18 @@ def _index(base: str, parts: list[Part]) -> bytes:
 
 
 def sitemap_files(manifest: Manifest, store: Store, settings: Settings, outdir: Path,
-                  limit: int = MAX_URLS, *, whole: bool = False
+                  limit: int = MAX_URLS, *, whole: bool = False,
+                  moved: Mapping[str, str] | None = None
                   ) -> tuple[list[tuple[str, bytes]], dict]:
     """The sitemap files to write (`sitemap.xml` last but for `robots.txt`: it names the
-    parts), and the state to save once they are written. `whole`: remake every part."""
+    parts), and the state to save once they are written. `whole`: remake every part.
+    `moved`: the redirect map (old event paths, stories and entities that are another
+    subject's page), when the build has made it; None: made here."""
+    if moved is None:
+        from ..redirects import redirect_map
+
+        moved = redirect_map(store, settings)
+    old = {path.lstrip("/") for path in moved if path.endswith(".html")}
     base = settings.site_url.rstrip("/")
     robots = ("robots.txt", f"User-agent: *\nAllow: /\n\nSitemap: {base}/{SITEMAP}\n".encode())
     stamp = manifest.stamp
@@ -140,14 +148,15 @@ def sitemap_files(manifest: Manifest, store: Store, settings: Settings, outdir: 
     if known and saved["stamp"] < stamp and saved.get("site") == [base, limit]:
         touched = {part for path in manifest.changed_after(saved["stamp"], ".html")
                    if (part := bucket(path)) is not None}
-        found = _read(manifest, store, settings, outdir, touched)
+        found = _read(manifest, old, outdir, touched)
     else:
-        known, touched, found = {}, None, _read(manifest, store, settings, outdir, None)
+        known, touched, found = {}, None, _read(manifest, old, outdir, None)
     total = sum(len(u) for u in found.values()) + sum(
         n for name, parts in known.items() if name not in (touched or ()) for _, _, n in parts)
     if total <= limit:
         if known:  # a site listed in parts has become small enough for one file: all of it
-            return sitemap_files(manifest, store, settings, outdir, limit, whole=True)
+            return sitemap_files(manifest, store, settings, outdir, limit, whole=True,
+                                 moved=moved)
         every = [url for name in sorted(found, key=_order) for url in found[name]]
         return [(SITEMAP, _urlset(base, every)), robots], {"stamp": stamp}
     files: list[tuple[str, bytes]] = []
@@ -165,11 +174,13 @@ def sitemap_files(manifest: Manifest, store: Store, settings: Settings, outdir: 
     return files, {"stamp": stamp, "site": [base, limit], "parts": known}
 
 
-def sitemap(store: Store, settings: Settings, outdir: Path, writer: Writer) -> int:
+def sitemap(store: Store, settings: Settings, outdir: Path, writer: Writer,
+            shared: Shared) -> int:
     """Build extra: write the sitemap (only the files that changed), then note which parts
     it made and when (a build killed before that remakes them). Returns the URLs listed."""
     manifest = writer.manifest
-    files, state = sitemap_files(manifest, store, settings, outdir)
+    files, state = sitemap_files(manifest, store, settings, outdir,
+                                 moved=shared.redirect_map())
     writer.write_many(files)
     manifest.save_state({STATE_KEY: json.dumps(state, separators=(",", ":"))})
     if "parts" in state:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..pages import Page
+from ..model import Page
 from . import Fragments, SiteInfo
 from .json import ListedData, RefData, page_data
 

@@ -176,46 +176,79 @@ class Archive:
     # -- entities and related events ---------------------------------------------------------
 
     @writes
-    def resolve(self, *, api: bool = False, redirects: Path | None = None) -> ResolveReport:
+    def resolve(self, *, api: bool = False, redirects: Path | None = None,
+                full: bool = False) -> ResolveReport:
         """Make every link target a canonical entity. What a title leads to comes from, the
         first that knows winning: the MediaWiki API (with `api`; titles it has not answered
         about are asked, its answers kept), a redirect table file (`redirects`: its rows add
         to and override the shipped table's, and stay in the archive), the redirect table
         shipped with newscontext (always read), and last the spelling fold by rule among the
         titles none of them redirects (portal/fold.py). Then every event's context is
-        recomputed where what its titles lead to changed; entity slugs never change."""
-        from .resolution import Table, fold_infos, unasked
+        recomputed where what its titles lead to changed; entity slugs never change.
 
-        report = ResolveReport()
-        targets = self.store.link_targets()
-        report.targets = len(targets)
-        rows = self.store.title_rows()
+        The fold is worked out again only for the spelling groups a change reaches (the
+        targets whose events changed since the last run, the titles saved now: see
+        resolution.py); for every group with `full`, on a new or upgraded archive and when
+        the fold rule changed. Both give the same rows."""
+        from .portal.fold import rule_id
+        from .resolution import (
+            Table,
+            every_spelling,
+            fold_infos,
+            fold_keys,
+            group_targets,
+            reached_titles,
+        )
+
+        store = self.store
+        report = ResolveReport(targets=store.target_count())
         table = Table.load(redirects)
         report.errors += table.problems
-        learnt = list(table.infos(targets, rows).items())
+        tabled = store.link_targets(table.redirects.keys())
+        learnt = list(table.infos(tabled, store.title_rows(tabled)).items())
         if api:
             from .portal.api import PortalAPI, TitleError
 
             infos: list[TitleInfo] = []
             with PortalAPI(self.settings) as client:
-                for item in client.resolve_titles(unasked(targets, rows)):
+                for item in client.resolve_titles(store.unasked_targets()):
                     if isinstance(item, TitleError):
                         report.errors.append(f"{', '.join(item.titles[:3])}...: {item.message}")
                     else:
                         infos.append(item)
             learnt.append((API, infos))
         now = utc_now()
-        with self.store.transaction():
+        rule = rule_id()
+        with store.transaction():
+            saved = {info.title for _, infos in learnt for info in infos}
+            before = store.title_rows(saved)
             for origin, infos in learnt:
                 report.resolved += len(infos)
                 report.redirects += sum(1 for i in infos if i.canonical != i.title)
-                report.changed += self.store.save_titles(infos, origin, now)
-            folded, changes = fold_infos(targets, self.store.title_rows(),
-                                         self.store.target_links())
-            report.folded = len(folded)
+                report.changed += store.save_titles(infos, origin, now)
+            if full or store.fold_state() != rule:
+                keys = None
+                rows = store.title_rows()
+                counts = store.target_links()
+                targets = sorted(counts)
+                every = fold_keys(every_spelling(targets, rows))
+            else:
+                changed = store.pending_targets() | saved
+                seen = reached_titles(changed, before, store.title_rows(changed))
+                store.add_fold_keys(fold_keys(store.missing_fold_keys(seen)))
+                keys = set(fold_keys(seen).values())
+                members = store.titles_keyed(keys)
+                rows = store.title_rows_about(members)
+                counts = store.target_links(members | rows.keys())
+                targets = group_targets(counts, rows, members)
+                every = None
+            folded, changes = fold_infos(targets, rows, counts)
             for origin, infos in changes.items():
-                report.changed += self.store.save_titles(infos, origin, now)
-            report.new_entities = self.store.rebuild_entities(unique_slug)
+                report.changed += store.save_titles(infos, origin, now)
+            report.folded = store.save_fold(keys, folded.keys(), rule, every)
+            # A fold row turned back into the API's answer: its group is looked at next time.
+            store.add_pending_targets(info.title for info in changes.get(API, ()))
+            report.new_entities = store.rebuild_entities(unique_slug)
         for error in report.errors:
             self.store_error("resolve", error)
         return report
@@ -342,8 +375,8 @@ class Archive:
         return self.store.article(url)
 
     def event_media(self, event: Event) -> tuple[str | None, str | None]:
-        """An event's description and cover image (see site.pages.event_media)."""
-        from .site.pages import event_media
+        """An event's description and cover image (see site.pictures.event_media)."""
+        from .site.pictures import event_media
 
         return event_media(self.store, event.sources)
 

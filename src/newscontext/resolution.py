@@ -4,6 +4,12 @@ newscontext, and the spelling fold (portal/fold.py) among titles none of them re
 
 Every function here is pure: it reads the rows of the titles table (store/titles.py) and
 says which rows to write, so `resolve` gives the same rows whatever order the titles came in.
+
+The fold decides group by group (the spellings with one fold key), so after a change only
+the groups it can reach are folded again (`reached_keys`, `group_targets`): those of the
+targets whose events changed and of the titles whose rows were saved, each group being its
+own spelling's and those of the titles its row led to before and leads to after. A group
+none of them reaches has the same spellings, links and pages as when it was last folded.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .model import TitleInfo
-from .portal.fold import Spelling, fold
+from .portal.fold import Spelling, fold, fold_key
 from .portal.titles import (
     SHIPPED_REDIRECTS,
     follow_redirects,
@@ -70,12 +76,6 @@ class Table:
         return learnt
 
 
-def unasked(targets: Iterable[str], rows: Mapping[str, TitleRow]) -> list[str]:
-    """The targets the API has not answered about yet: those only a table or the fold knows
-    are asked too, so that the API's answer can win."""
-    return sorted(t for t in targets if not (t in rows and rows[t].asked))
-
-
 def redirected(title: str, rows: Mapping[str, TitleRow]) -> str:
     """Where a title leads before the fold (a fold row does not count)."""
     row = rows.get(title)
@@ -126,3 +126,30 @@ def _info(title: str, canonical: str, row: TitleRow | None) -> TitleInfo:
         return TitleInfo(title, canonical)
     return TitleInfo(title, canonical, row.pageid, row.wikidata, row.disambiguation,
                      row.missing)
+
+
+def reached_titles(titles: Iterable[str], *rows: Mapping[str, TitleRow]) -> set[str]:
+    """These titles and every title their rows (before and after a change) lead to: the
+    spellings whose groups a change to these titles can reach."""
+    reached = set(titles)
+    for known in rows:
+        reached |= {known[t].canonical for t in reached & known.keys()}
+    return reached
+
+
+def fold_keys(titles: Iterable[str]) -> dict[str, str]:
+    return {title: fold_key(title) for title in titles}
+
+
+def every_spelling(targets: Iterable[str], rows: Mapping[str, TitleRow]) -> set[str]:
+    """The targets and what they lead to before the fold: every title a group may hold."""
+    targets = set(targets)
+    return targets | {redirected(t, rows) for t in targets}
+
+
+def group_targets(counts: Mapping[str, int], rows: Mapping[str, TitleRow],
+                  members: Iterable[str]) -> list[str]:
+    """Those of the targets (`counts`: their links) whose spelling is one of `members`, the
+    titles with the reached groups' keys: the targets whose fold rows those groups decide."""
+    members = set(members)
+    return sorted(t for t in counts if redirected(t, rows) in members)

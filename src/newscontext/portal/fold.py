@@ -22,6 +22,7 @@ The rule (docs/cli.md says it for users):
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections import defaultdict
@@ -29,6 +30,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .titles import SPACES
+
+# The rule's edition: `resolve` keeps each title's fold key and each group's outcome between
+# runs (store/titles.py) and works everything out again when `rule_id()` differs from the
+# one it kept. Change it with any change to fold_key, _preference or fold.
+RULE = "1"
 
 _DASHES = re.compile(r"\s*[-\u2010-\u2015\u2212\ufe58\ufe63\uff0d]\s*")
 _HYPHENS = "-\u2010\u2011"  # hyphen-minus, hyphen, non-breaking hyphen
@@ -46,6 +52,21 @@ def fold_key(title: str) -> str:
     text = SPACES.sub(" ", text).strip()
     text = _DASHES.sub("-", text)
     return _WORDS.sub(_word_key, text)
+
+
+# Titles whose keys say whether fold_key still reads text as it did (Unicode data too).
+_PROBES = ("Syrian Civil War", "Syrian civil\u00a0war", "2023\u2013present", "A \u2014 B",
+           "A\u2212B", "ISIS", "Isis", "AIDS", "U.S.", "\u00c9cole  Normale", "e\u0301cole",
+           "\u0130stanbul", "Stra\u00dfe", "\u03a3\u03bf\u03c6\u03af\u03b1", "Ko\u0308ln",
+           "Saint-\u00c9tienne", "Coup d'\u00e9tat", "1\u20132", "Dz\u01c5")
+
+
+def rule_id() -> str:
+    """The rule's edition and a fingerprint of what fold_key makes of the probes, so that
+    a Python with other Unicode data, or an edited fold_key, is noticed by itself."""
+    keys = "\n".join(fold_key(title) for title in _PROBES)
+    digest = hashlib.sha256(keys.encode()).hexdigest()[:16]
+    return f"{RULE} {unicodedata.unidata_version} {digest}"
 
 
 @dataclass(frozen=True, slots=True)

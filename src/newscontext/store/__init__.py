@@ -659,23 +659,16 @@ class Store(ArticlesStore, TitlesStore):
 
     # -- titles and entities ---------------------------------------------------------------
 
-    def link_targets(self) -> set[str]:
-        """Every link target written in an event or in a story heading above one."""
-        rows = self.conn.execute(
-            "SELECT json_extract(j.value, '$.target') FROM events e, json_each(e.links) j "
-            "UNION SELECT json_extract(l.value, '$.target') FROM events e, "
-            "json_each(e.stories) s, json_each(json_extract(s.value, '$.links')) l"
-        )
-        return {row[0] for row in rows if row[0]}
-
     def known_titles(self) -> set[str]:
         return {row[0] for row in self.conn.execute("SELECT title FROM titles")}
 
     def save_titles(self, infos: Iterable[TitleInfo], origin: str, at: str) -> int:
         """Upsert what was learnt about titles; returns how many canonical titles changed."""
-        before = dict(self.conn.execute("SELECT title, canonical FROM titles").fetchall())
         rows = [(i.title, i.canonical, i.pageid, i.wikidata, int(i.disambiguation),
                  int(i.missing), origin, at) for i in infos]
+        before = dict(self.conn.execute(
+            "SELECT title, canonical FROM titles WHERE title IN (SELECT value FROM json_each(?))",
+            (json.dumps([row[0] for row in rows]),)).fetchall())
         self.conn.executemany(
             "INSERT INTO titles (title, canonical, pageid, wikidata, disambiguation, missing, "
             "origin, resolved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (title) DO UPDATE "
@@ -687,16 +680,12 @@ class Store(ArticlesStore, TitlesStore):
         )
         moved = [row[0] for row in rows if before.get(row[0], row[0]) != row[1]]
         if moved:
-            self._set_meta("entities_seq", -1)  # contexts must be recomputed everywhere
-            # The events linking these titles show other entities now: publish them again.
+            # The events linking these titles show other entities now: publish them again
+            # (and rebuild_entities remakes their contexts: only theirs can change).
             self.conn.execute(
-                "UPDATE events SET change_seq = ? WHERE id IN ("
-                "SELECT e.id FROM events e, json_each(e.links) j "
-                "WHERE json_extract(j.value, '$.target') IN (SELECT value FROM json_each(?)) "
-                "UNION SELECT e.id FROM events e, json_each(e.stories) s, "
-                "json_each(json_extract(s.value, '$.links')) l "
-                "WHERE json_extract(l.value, '$.target') IN (SELECT value FROM json_each(?)))",
-                (self.next_change(), json.dumps(moved), json.dumps(moved)))
+                "UPDATE events SET change_seq = ? WHERE id IN (SELECT event_id FROM event_links "
+                "WHERE target IN (SELECT value FROM json_each(?)))",
+                (self.next_change(), json.dumps(moved)))
         return len(moved)
 
     _CONTEXT_SQL = (
@@ -722,9 +711,10 @@ class Store(ArticlesStore, TitlesStore):
                           (key, str(value)))
 
     def rebuild_entities(self, make_slug: Callable[[str, Container[str]], str]) -> int:
-        """Bring every event's context up to date: only events changed since the last run,
-        or all of them when what a title resolves to has changed. Slugs of existing
-        entities never change. Returns the number of new entities."""
+        """Bring every event's context up to date: only events changed since the last run
+        (a title that leads elsewhere now marks the events linking it changed: save_titles),
+        every event on a new archive. Slugs of existing entities never change. Returns the
+        number of new entities."""
         conn = self.conn
         since = self.meta_int("entities_seq")
         latest = self.meta_int("change_seq")
@@ -752,9 +742,15 @@ class Store(ArticlesStore, TitlesStore):
             "title != canonical, wikidata IS NULL) AS pick FROM titles) t "
             "WHERE t.pick = 1 AND t.canonical = entities.title"
         )
+        # The entities the events leave lose labels: the search index takes that too.
         if since < 0:
+            conn.execute("INSERT OR IGNORE INTO fts_pending (kind, ref) SELECT DISTINCT "
+                         "'entity', entity FROM event_entities")
             conn.execute("DELETE FROM event_entities")
         else:
+            conn.execute("INSERT OR IGNORE INTO fts_pending (kind, ref) SELECT DISTINCT "
+                         "'entity', entity FROM event_entities WHERE event_id IN "
+                         "(SELECT id FROM events WHERE change_seq > ?)", (since,))
             conn.execute("DELETE FROM event_entities WHERE event_id IN "
                          "(SELECT id FROM events WHERE change_seq > ?)", (since,))
         conn.execute("INSERT INTO event_entities (event_id, entity, label, in_text, in_story) "

@@ -489,6 +489,69 @@ MIGRATIONS: list[str] = [
         made_at     TEXT NOT NULL
     );                                      -- (a rowid table: its rows are large)
     """,
+    """
+    -- What `resolve` reads instead of every event's JSON (store/titles.py): the link targets
+    -- each event writes, kept by the triggers below in the same transaction as the event;
+    -- the targets whose events changed since resolve last ran; each title's fold key.
+    CREATE TABLE event_links (              -- which events write a link target
+        target      TEXT NOT NULL,          -- in the sentence or a story heading above it
+        event_id    TEXT NOT NULL,
+        live        INTEGER NOT NULL,       -- 1 while the event is on the portal
+        PRIMARY KEY (target, event_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX event_links_by_event ON event_links (event_id);
+    CREATE TABLE resolve_pending (          -- targets whose events changed since resolve ran
+        title       TEXT PRIMARY KEY
+    ) WITHOUT ROWID;
+    CREATE TABLE fold_keys (                -- portal/fold.py's key of the titles resolve saw
+        title       TEXT PRIMARY KEY,
+        key         TEXT NOT NULL,
+        folded      INTEGER NOT NULL DEFAULT 0   -- as a spelling, it folds into another now
+    ) WITHOUT ROWID;
+    CREATE INDEX fold_keys_by_key ON fold_keys (key);
+    CREATE INDEX titles_by_canonical ON titles (canonical);
+
+    CREATE TRIGGER event_links_added AFTER INSERT ON events BEGIN
+        INSERT OR IGNORE INTO event_links (target, event_id, live)
+            SELECT t, NEW.id, NEW.removed = 0 FROM (
+                SELECT json_extract(j.value, '$.target') AS t FROM json_each(NEW.links) j
+                UNION ALL SELECT json_extract(l.value, '$.target') FROM json_each(NEW.stories) s,
+                    json_each(json_extract(s.value, '$.links')) l)
+            WHERE t IS NOT NULL AND t != '';
+        INSERT OR IGNORE INTO resolve_pending (title)
+            SELECT target FROM event_links WHERE event_id = NEW.id;
+    END;
+    CREATE TRIGGER event_links_changed AFTER UPDATE OF id, links, stories, removed ON events
+    WHEN OLD.id IS NOT NEW.id OR OLD.links IS NOT NEW.links OR OLD.stories IS NOT NEW.stories
+        OR OLD.removed IS NOT NEW.removed BEGIN
+        INSERT OR IGNORE INTO resolve_pending (title)
+            SELECT target FROM event_links WHERE event_id = OLD.id;
+        DELETE FROM event_links WHERE event_id = OLD.id;
+        INSERT OR IGNORE INTO event_links (target, event_id, live)
+            SELECT t, NEW.id, NEW.removed = 0 FROM (
+                SELECT json_extract(j.value, '$.target') AS t FROM json_each(NEW.links) j
+                UNION ALL SELECT json_extract(l.value, '$.target') FROM json_each(NEW.stories) s,
+                    json_each(json_extract(s.value, '$.links')) l)
+            WHERE t IS NOT NULL AND t != '';
+        INSERT OR IGNORE INTO resolve_pending (title)
+            SELECT target FROM event_links WHERE event_id = NEW.id;
+    END;
+    CREATE TRIGGER event_links_deleted AFTER DELETE ON events BEGIN
+        INSERT OR IGNORE INTO resolve_pending (title)
+            SELECT target FROM event_links WHERE event_id = OLD.id;
+        DELETE FROM event_links WHERE event_id = OLD.id;
+    END;
+
+    -- An archive made before: its targets listed now, once; its first resolve is a full one
+    -- (no 'fold_rule' in meta yet).
+    INSERT OR IGNORE INTO event_links (target, event_id, live)
+        SELECT t, id, removed = 0 FROM (
+            SELECT e.id, e.removed, json_extract(j.value, '$.target') AS t
+            FROM events e, json_each(e.links) j
+            UNION ALL SELECT e.id, e.removed, json_extract(l.value, '$.target')
+            FROM events e, json_each(e.stories) s, json_each(json_extract(s.value, '$.links')) l)
+        WHERE t IS NOT NULL AND t != '';
+    """,
 ]
 
 

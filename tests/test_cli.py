@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -141,3 +142,16 @@ def test_two_ingests_at_once_take_turns_without_false_errors(tmp_path: Path):
         newscontext("export", "events", db=once).stdout
     stats = newscontext("stats", db=db).stdout
     assert "UNIQUE" not in stats
+
+
+def test_resolve_full_folds_every_group_and_agrees_with_the_incremental_run(tmp_path: Path):
+    db = tmp_path / "a.sqlite3"
+    assert newscontext("ingest", WIKITEXT / "2016-01-19.wiki", db=db).returncode == 0
+    first = newscontext("resolve", db=db)
+    again = newscontext("resolve", db=db)
+    full = newscontext("resolve", "--full", db=db)
+    assert first.returncode == again.returncode == full.returncode == 0, full.stderr
+    counts = re.compile(r"(\d+) link targets.*?(\d+) spellings folded")
+    assert counts.search(first.stderr).groups() == counts.search(full.stderr).groups()
+    assert counts.search(again.stderr).groups() == counts.search(full.stderr).groups()
+    assert "--full" in newscontext("resolve", "--help", db=db).stdout

@@ -129,12 +129,16 @@ def _print_report(report: IngestReport) -> None:
 @click.option("--redirects", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A redirect table file: one 'from<TAB>to' per line.")
 @click.option("--api-url", help="MediaWiki API endpoint (default: English Wikipedia).")
+@click.option("--full", is_flag=True,
+              help="Fold every spelling group again, not only those the changes since the "
+                   "last run reach (the result is the same).")
 @click.pass_context
-def resolve(ctx: click.Context, api: bool, redirects: Path | None, api_url: str | None) -> None:
+def resolve(ctx: click.Context, api: bool, redirects: Path | None, api_url: str | None,
+            full: bool) -> None:
     """Make link targets canonical entities (redirects resolved), and every event's context."""
     if api_url:
         ctx.obj.api_url = api_url
-    report = _archive(ctx).resolve(api=api, redirects=redirects)
+    report = _archive(ctx).resolve(api=api, redirects=redirects, full=full)
     err.print(f"{report.targets} link targets; {report.resolved} resolved now, "
               f"{report.redirects} of them redirects ({report.changed} changed); "
               f"{report.folded} spellings folded into another; "

@@ -8,6 +8,7 @@ from the OpenAPI document."""
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import socket
 import sqlite3
@@ -38,6 +39,7 @@ from newscontext.sources.extract import extract
 from newscontext.store import Store, fts
 from newscontext.store.schema import MIGRATIONS, _statements
 from newscontext.web.api import create_api
+from newscontext.web.live import create_app
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SOHR = ("The [[Syrian Observatory for Human Rights]] claims that scores of [[Syrian Army]] "
@@ -466,6 +468,31 @@ def test_entities_and_stories(client: TestClient):
     assert client.get("/stories/no-such-slug").status_code == 404
 
 
+def test_a_storys_subject_is_the_one_its_page_goes_to(client: TestClient, db: Path):
+    """A story's `entity` (and its Wikipedia article) is the subject whose page is the
+    story's: a heading that is one link and nothing else (Store.story_subjects, the page
+    model's rule). "COVID-19 pandemic in Morocco, Lineage B.1.617" holds one link but is
+    more than it: a story of its own, no subject's."""
+    with Store(db, readonly=True) as store:
+        subjects = store.story_subjects()
+    listed, cursor = [], None
+    while True:
+        data = client.get("/stories", params={"limit": 500} | (
+            {"cursor": cursor} if cursor else {})).json()
+        listed += data["stories"]
+        if not (cursor := data["next"]):
+            break
+    assert len(listed) > 20 and sum(s["entity"] is not None for s in listed) > 5
+    for story in listed:
+        assert story["entity"] == subjects.get(story["title"]), story["title"]
+        if story["entity"] is None:
+            assert story["wikipedia"] is None
+    (morocco,) = [s for s in listed
+                  if s["title"] == "COVID-19 pandemic in Morocco, Lineage B.1.617"]
+    assert morocco["entity"] is None and morocco["wikipedia"] is None
+    assert morocco["path"] == f"/stories/{morocco['slug']}"
+
+
 def test_search_puts_subjects_first_when_a_name_matches(client: TestClient):
     results = client.get("/search", params={"q": "syrian army"}).json()["results"]
     kinds = [r["kind"] for r in results]
@@ -504,8 +531,9 @@ def test_a_query_past_its_deadline_answers_503(db: Path):
 
 
 def test_the_archive_is_opened_read_only(client: TestClient):
-    with pytest.raises(sqlite3.OperationalError, match="readonly"):
-        client.app.state.api.store.conn.execute("DELETE FROM events")
+    with client.app.state.api.states.reading() as (reading, _), \
+            pytest.raises(sqlite3.OperationalError, match="readonly"):
+        reading.store.conn.execute("DELETE FROM events")
 
 
 def _free_port() -> int:
@@ -535,6 +563,47 @@ def test_a_real_server_answers_under_api_v1(db: Path):
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def test_brotli_zstd_and_gzip_as_the_client_accepts(db: Path):
+    """The live server (pages and API) compresses text as the client accepts it, the best
+    it can: zstd, then brotli, then gzip (starlette-compress); bytes decode to the same."""
+    import gzip
+
+    import brotli
+    import zstandard
+
+    app = create_app(db, settings_for(db))
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    decode = {"br": brotli.decompress, "gzip": gzip.decompress,
+              "zstd": lambda body: zstandard.ZstdDecompressor().decompressobj().decompress(body)}
+    try:
+        for _ in range(100):
+            if server.started:
+                break
+            time.sleep(0.05)
+        for path in ("/api/v1/events?limit=20", "/about.md"):
+            plain = httpx.get(f"http://127.0.0.1:{port}{path}",
+                              headers={"Accept-Encoding": "identity"})
+            assert plain.status_code == 200 and "content-encoding" not in plain.headers
+            for accepted, used in (("br", "br"), ("gzip, br", "br"), ("gzip", "gzip"),
+                                   ("gzip, br, zstd", "zstd")):
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+                connection.request("GET", path, headers={"Accept-Encoding": accepted})
+                answer = connection.getresponse()
+                body = answer.read()
+                connection.close()
+                assert answer.getheader("content-encoding") == used, (path, accepted)
+                assert "accept-encoding" in answer.getheader("vary", "").lower()
+                assert len(body) < len(plain.content)
+                assert decode[used](body) == plain.content, (path, accepted)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        app.state.site.close()
 
 
 # -- schemathesis: every operation, generated parameters, against the OpenAPI document --------
@@ -572,3 +641,135 @@ def test_the_api_keeps_its_openapi_document(db: Path):
     assert set(seen) == {op.label for op in operations}
     assert all(codes <= {200, 400, 404} for codes in seen.values()), seen
     assert 200 in seen["GET /events"] and 400 in seen["GET /events"]
+
+
+# -- states: the API answers from a finished update, as the pages do -------------------------
+
+def test_the_api_and_the_pages_show_finished_updates_only(db: Path, tmp_path: Path,
+                                                          monkeypatch):
+    """One rule for both (web/states.py): events ingested but not yet given their path
+    wait for the build; while an update holds the archive's lock, the state before it is
+    served; once the update is finished, the API and the pages show it, together."""
+    monkeypatch.setattr("newscontext.web.states.LOOK_EVERY", 0.0)
+    monkeypatch.setattr("newscontext.web.live.LOOK_EVERY", 0.0)
+    copy = tmp_path / "archive.sqlite3"
+    with Store(db) as source:
+        source.conn.execute(f"VACUUM INTO '{copy}'")
+    Store(copy).close()  # WAL mode, as every archive newscontext writes
+    settings = settings_for(copy, workers=1)
+    day = "/news/2016/01/20/index.html"
+
+    def shown() -> tuple[int, int]:
+        """(events of 2016-01-20 the API lists, status of that day's page)."""
+        events = client.get("/api/v1/events", params={"from": "2016-01-20",
+                                                      "to": "2016-01-20"}).json()["events"]
+        assert all(e["path"] for e in events)  # never an event without its page
+        return len(events), client.get(day).status_code
+
+    with TestClient(create_app(copy, settings)) as client:
+        assert shown() == (0, 404)
+        export = tmp_path / "new-day.xml"
+        export.write_text(export_xml({date(2016, 1, 20): [
+            (900_000_003, "2026-01-01T00:00:00Z", wikitext("2016-01-19"))]}),
+            encoding="utf-8")
+        with Archive(settings) as archive:
+            assert archive.ingest_paths([export]).added > 0  # a new day, no paths yet
+        assert shown() == (0, 404)
+        with Archive(settings) as archive, archive.writing:  # an update gives the paths
+            give_slugs(archive)
+            assert shown() == (0, 404)
+        count, status = shown()
+        assert count > 10 and status == 200
+        client.app.state.site.close()
+
+
+def test_a_worker_answers_several_requests_at_once(db: Path, monkeypatch):
+    """A slow answer (here an entity list made to take a second) does not hold up the
+    others: each request reads on a connection of its own, all on the same state."""
+    from newscontext.store import query as query_module
+
+    slow_titles = query_module.entity_titles
+
+    def entity_titles(*args, **kwargs):
+        time.sleep(1.0)
+        return slow_titles(*args, **kwargs)
+
+    monkeypatch.setattr(query_module, "entity_titles", entity_titles)
+    app = create_api(db, settings_for(db))
+    with TestClient(app) as client:
+        with Store(db, readonly=True) as store:
+            (jihadi,) = event_ids(store, "Jihadi John")
+        slow = threading.Thread(target=client.get, args=("/entities",),
+                                kwargs={"params": {"q": "syr"}})
+        slow.start()
+        time.sleep(0.2)  # the slow request holds its connection now
+        started = time.monotonic()
+        answer = client.get(f"/events/{jihadi}")
+        took = time.monotonic() - started
+        assert answer.status_code == 200 and slow.is_alive()
+        assert took < 0.6, took
+        slow.join(10)
+        assert len(app.state.api.states.state.idle) == 2  # two connections, one state
+    app.state.api.close()
+
+
+def test_an_answer_asked_again_is_sent_as_made(db: Path):
+    """Kept for the state: the same bytes, no query. The same parameters in another order
+    are another query (the cursor it gives names them in its order) and work as such."""
+    app = create_api(db, settings_for(db))
+    params = [("category", "Sports"), ("category", "Arts and culture"), ("limit", "2")]
+    swapped = [params[1], params[0], params[2]]
+    with TestClient(app) as client:
+        first = client.get("/events", params=params)
+        assert first.status_code == 200 and first.json()["next"]
+        queries: list[str] = []
+        for reading in app.state.api.states.state.idle:
+            reading.store.conn.set_trace_callback(queries.append)
+        assert client.get("/events", params=params).content == first.content
+        assert queries == []
+        other = client.get("/events", params=swapped)
+        assert queries and other.json()["events"] == first.json()["events"]
+        following = client.get("/events", params=[*swapped, ("cursor", other.json()["next"])])
+        assert following.status_code == 200 and following.json()["events"]
+    app.state.api.close()
+
+
+# -- searches ordered without reading every match: the same answers as SQL scoring all -------
+
+SEARCH_WORDS = ["killed", "syrian army", "the", "police", "president", "protest", "war",
+                "earthquake", "united states", "zzzz"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(words=st.sampled_from(SEARCH_WORDS), sort=st.sampled_from(["relevance", "date", "-date"]),
+       limit=st.integers(1, 40), removed=st.booleans(),
+       filters=st.sampled_from([{}, {"first": "2016-01-15", "last": "2017-12-31"},
+                                {"entities": ["Syrian Army"]}, {"stories": ["Syrian Civil War"]},
+                                {"categories": ["Armed attacks and conflicts",
+                                                "Armed conflicts and attacks"]},
+                                {"last": "2016-01-16"}]))
+def test_searches_page_as_scoring_every_match_in_sql_does(db: Path, words: str, sort: str,
+                                                          limit: int, removed: bool,
+                                                          filters: dict):
+    """Every page of every listing (relevance, by date, filtered, removed events or not),
+    its keys and cursors, as `list_events_by_sql` gives them: the reference that scores
+    and sorts every matching row."""
+    from newscontext.store import query
+
+    with Store(db, readonly=True) as store:
+        conn = store.conn
+        conn.execute("BEGIN")
+        index = query.EventIndex(conn)
+        wanted = query.EventQuery(fts=fts.prepare(words, advanced=False), sort=sort,
+                                  removed=removed, **filters)
+        after, pages = None, 0
+        while True:
+            got = query.list_events(conn, wanted, after, limit, index)
+            expected = query.list_events_by_sql(conn, wanted, after, limit)
+            assert [(a.id, key) for a, key in got] == [(a.id, key) for a, key in expected]
+            assert [a for a, _ in got] == [a for a, _ in expected]
+            pages += 1
+            if len(got) < limit or pages > 30:
+                break
+            after = got[-1][1]
+        conn.execute("ROLLBACK")

@@ -19,6 +19,8 @@ import re
 import sqlite3
 from dataclasses import dataclass
 
+import numpy as np
+
 # bm25 weights of the columns: an event's wording now counts most, its earlier wordings
 # less (they were found wanting), the articles it cites least (they say more than it).
 EVENT_WEIGHTS = (1.0, 0.5, 0.3)  # text, earlier, sources
@@ -181,3 +183,26 @@ def reindex(conn: sqlite3.Connection) -> dict[str, int]:
     for table in ("fts_events", "fts_subjects"):  # one b-tree per table: smaller, faster
         conn.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")
     return dict(conn.execute("SELECT kind, COUNT(*) FROM search_keys GROUP BY kind").fetchall())
+
+
+def match_rows(conn: sqlite3.Connection, fts_query: str, *, scored: bool,
+               advanced: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """The rowids of the events a query matches, and their bm25 (lower is better) when
+    `scored`: read as plain tuples (tens of thousands for a common word)."""
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    score = f", bm25(fts_events, {', '.join(map(str, EVENT_WEIGHTS))})" if scored else ""
+    try:
+        rows = cursor.execute(f"SELECT rowid{score} FROM fts_events WHERE fts_events MATCH ?",
+                              (fts_query,)).fetchall()
+    except sqlite3.OperationalError as exc:
+        message = str(exc)
+        if advanced and "interrupted" not in message:
+            raise QueryError(f"not a search query FTS5 can read: {message}") from None
+        raise
+    finally:
+        cursor.close()
+    if not scored:
+        return np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows)), None
+    table = np.array(rows, dtype=np.float64).reshape(-1, 2)
+    return table[:, 0].astype(np.int64), table[:, 1]

@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
 
 from ..model import ArchivedEvent
 from . import _EVENT_COLUMNS, _event_from_row
-from .fts import EVENT_HITS, RECENCY, RECENCY_DAYS, run
+from .fts import EVENT_HITS, RECENCY, RECENCY_DAYS, match_rows, run
 
 
 @dataclass
@@ -64,18 +67,159 @@ def _filters(query: EventQuery, hubs: frozenset[str] = frozenset()
     return where, params
 
 
+class EventIndex:
+    """What ordering a search's matches needs, per row of the search index (its rowid):
+    the event's day (julian day number), its place on the day, whether it is removed, and
+    the archive's newest day. Read once for a state of the archive (a read transaction) and
+    kept with it, so a query matching tens of thousands of events orders them without
+    reading their rows: only the page it answers is read."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        cursor = conn.cursor()
+        cursor.row_factory = None  # plain tuples: 150,000 rows at archive scale
+        rows = cursor.execute(
+            "SELECT k.id, julianday(e.date), e.position, e.removed FROM search_keys k "
+            "JOIN events e ON e.id = k.ref WHERE k.kind = 'event'").fetchall()
+        cursor.close()
+        table = np.array(rows, dtype=np.float64).reshape(-1, 4)
+        size = int(table[:, 0].max()) + 1 if len(table) else 0
+        rowid = table[:, 0].astype(np.int64)
+        self.day = np.full(size, np.nan)
+        self.day[rowid] = table[:, 1]
+        self.position = np.zeros(size, dtype=np.int64)
+        self.position[rowid] = table[:, 2].astype(np.int64)
+        self.removed = np.zeros(size, dtype=bool)
+        self.removed[rowid] = table[:, 3] != 0
+        newest = conn.execute("SELECT julianday(MAX(date)) FROM events").fetchone()[0]
+        self.newest = float(newest) if newest is not None else 0.0
+
+
+def _julian(day: str) -> float:
+    """SQLite's julianday() of a YYYY-MM-DD day (its midnight)."""
+    return date.fromisoformat(day).toordinal() + 1721424.5
+
+
 def list_events(conn: sqlite3.Connection, query: EventQuery, after: list | None,
-                limit: int) -> list[tuple[ArchivedEvent, list]]:
+                limit: int, index: EventIndex | None = None
+                ) -> list[tuple[ArchivedEvent, list]]:
     """Up to `limit` events after the key `after` (None: from the start), each with its
     key. With an FTS query only matching events are listed; `relevance` orders them by
-    score (see store.fts)."""
-    hubs = frozenset(title for title in query.entities if query.fts is None
-                     and query.sort != "relevance" and conn.execute(
+    score (see store.fts). `index`: the state's EventIndex (read here when not given)."""
+    if query.fts is not None:
+        return _search(conn, query, after, limit, index or EventIndex(conn))
+    hubs = frozenset(title for title in query.entities if query.sort != "relevance"
+                     and conn.execute(
                          "SELECT COUNT(*) FROM (SELECT 1 FROM event_entities WHERE entity = ? "
                          "LIMIT ?)", (title, HUB_EVENTS + 1)).fetchone()[0] > HUB_EVENTS)
     # A hub alone among the filters: walk the events by date (every filter is a hub's).
     walk = bool(hubs) and len(hubs) == len(query.entities) and not query.stories
     where, params = _filters(query, hubs if walk else frozenset())
+    params["limit"] = limit
+    if query.sort == "date":
+        order, key = ("e.date, e.position, e.id",
+                      "(e.date, e.position, e.id) > (:k0, :k1, :k2)")
+    else:
+        order, key = ("e.date DESC, e.position DESC, e.id DESC",
+                      "(e.date, e.position, e.id) < (:k0, :k1, :k2)")
+    if after is not None:
+        params.update({f"k{n}": value for n, value in enumerate(after)})
+        where.append(key)
+    table = "events e INDEXED BY events_by_date" if walk else "events e"
+    rows = conn.execute(f"SELECT {_EVENT_COLUMNS} FROM {table}{_where(where)} "
+                        f"ORDER BY {order} LIMIT :limit", params).fetchall()
+    return [(_event_from_row(row), [row["date"], row["position"], row["id"]]) for row in rows]
+
+
+FIRST_BATCH = 64  # matches checked against the filters at once, doubling up to LAST_BATCH
+LAST_BATCH = 8192
+
+
+def _search(conn: sqlite3.Connection, query: EventQuery, after: list | None, limit: int,
+            index: EventIndex) -> list[tuple[ArchivedEvent, list]]:
+    """The matches of an FTS query in the listing's order, from the index's rowids and
+    scores alone: every match is ordered (bm25 with the recency lift, or day and place),
+    then the filters are asked of the matches in that order, a batch at a time, until the
+    page is full; only the page's events are read. The same answers as scoring and sorting
+    every matching row in SQL (`EVENT_HITS`), tests/test_api_server.py checks."""
+    assert query.fts is not None
+    relevance = query.sort == "relevance"
+    rowids, bm = match_rows(conn, query.fts, scored=relevance, advanced=query.advanced)
+    known = rowids < len(index.day)  # (every row is known: the index is of this state)
+    rowids = rowids[known]
+    bm = bm[known] if bm is not None else None
+    day = index.day[rowids]
+    keep = ~np.isnan(day)
+    if not query.removed:
+        keep &= ~index.removed[rowids]
+    if query.first:
+        keep &= day >= _julian(query.first)
+    if query.last:
+        keep &= day <= _julian(query.last)
+    if relevance:
+        assert bm is not None
+        primary = bm * (1.0 + RECENCY / (1.0 + (index.newest - day) / RECENCY_DAYS))
+    else:  # day and place as one exact number (a day is x.5, a place < 1,000,000)
+        primary = day * 1_000_000 + index.position[rowids]
+        if query.sort == "-date":
+            primary = -primary
+    newest_first = query.sort == "-date"
+    bound = _bound(after, relevance, newest_first) if after is not None else None
+    if bound is not None:
+        keep &= primary >= bound  # those equal to it: by id, below
+    rowids, primary = rowids[keep], primary[keep]
+    order = np.argsort(primary, kind="stable")
+    where, params = _filters(query)
+    filtered = bool(query.entities or query.stories or query.categories is not None)
+    found: list[tuple[float, str]] = []
+    start, batch = 0, FIRST_BATCH
+    while start < len(order):
+        if len(found) >= limit and primary[order[start]] > found[limit - 1][0]:
+            break  # the page is full, its last key's ties included
+        chunk = order[start: start + batch]
+        start += len(chunk)
+        batch = min(batch * 2, LAST_BATCH)
+        wanted = [int(r) for r in rowids[chunk]]
+        ids = dict(conn.execute(
+            "SELECT k.id, k.ref FROM search_keys k "
+            + ("JOIN events e ON e.id = k.ref " if filtered else "")
+            + "WHERE k.id IN (SELECT value FROM json_each(:rowids))"
+            + ("".join(f" AND {w}" for w in where) if filtered else ""),
+            {**(params if filtered else {}), "rowids": json.dumps(wanted)}).fetchall())
+        for rowid, key in zip(wanted, primary[chunk].tolist(), strict=True):
+            event_id = ids.get(rowid)
+            if event_id is None:
+                continue
+            if bound is not None and key == bound and (
+                    event_id >= after[-1] if newest_first else event_id <= after[-1]):
+                continue  # at or before the cursor's event
+            found.append((key, event_id))
+    # ties of the primary key: by id (newest first: the larger id first)
+    found.sort(key=lambda pair: pair[1], reverse=newest_first)
+    found.sort(key=lambda pair: pair[0])
+    found = found[:limit]
+    rows = {row["id"]: row for row in conn.execute(
+        f"SELECT {_EVENT_COLUMNS} FROM events WHERE id IN (SELECT value FROM json_each(?))",
+        (json.dumps([event_id for _, event_id in found]),))}
+    out = []
+    for key, event_id in found:
+        row = rows[event_id]
+        out.append((_event_from_row(row), [key, event_id] if relevance
+                    else [row["date"], row["position"], row["id"]]))
+    return out
+
+
+def _bound(after: list, relevance: bool, newest_first: bool) -> float:
+    bound = float(after[0]) if relevance else _julian(after[0]) * 1_000_000 + after[1]
+    return -bound if newest_first else bound
+
+
+def list_events_by_sql(conn: sqlite3.Connection, query: EventQuery, after: list | None,
+                       limit: int) -> list[tuple[ArchivedEvent, list]]:
+    """What `list_events` answers for an FTS query, by scoring and sorting every matching
+    row in SQL: slower (tens of thousands of rows read for a common word), kept as the
+    reference the tests compare with."""
+    assert query.fts is not None
+    where, params = _filters(query)
     params["limit"] = limit
     if query.sort == "relevance":
         order, key = "score, e.id", "(score, e.id) > (:k0, :k1)"
@@ -87,31 +231,17 @@ def list_events(conn: sqlite3.Connection, query: EventQuery, after: list | None,
                       "(e.date, e.position, e.id) < (:k0, :k1, :k2)")
     if after is not None:
         params.update({f"k{n}": value for n, value in enumerate(after)})
-    if query.fts is not None:
-        params.update(q=query.fts, lift=RECENCY, days=RECENCY_DAYS)
-        if after is not None and query.sort == "relevance":
-            # the score is a column of the result: filter on it outside
-            sql = (f"SELECT * FROM ({EVENT_HITS}{_where(where)}) e "
-                   f"WHERE {key} ORDER BY {order} LIMIT :limit")
-        else:
-            if after is not None:
-                where.append(key)
-            sql = f"{EVENT_HITS}{_where(where)} ORDER BY {order} LIMIT :limit"
-        rows = run(conn, sql, params, advanced=query.advanced)
+    params.update(q=query.fts, lift=RECENCY, days=RECENCY_DAYS)
+    if after is not None and query.sort == "relevance":
+        sql = (f"SELECT * FROM ({EVENT_HITS}{_where(where)}) e "
+               f"WHERE {key} ORDER BY {order} LIMIT :limit")
     else:
         if after is not None:
             where.append(key)
-        table = "events e INDEXED BY events_by_date" if walk else "events e"
-        rows = conn.execute(f"SELECT {_EVENT_COLUMNS} FROM {table}{_where(where)} "
-                            f"ORDER BY {order} LIMIT :limit", params).fetchall()
-    out = []
-    for row in rows:
-        if query.sort == "relevance":
-            row_key = [row["score"], row["id"]]
-        else:
-            row_key = [row["date"], row["position"], row["id"]]
-        out.append((_event_from_row(row), row_key))
-    return out
+        sql = f"{EVENT_HITS}{_where(where)} ORDER BY {order} LIMIT :limit"
+    rows = run(conn, sql, params, advanced=query.advanced)
+    return [(_event_from_row(row), [row["score"], row["id"]] if query.sort == "relevance"
+             else [row["date"], row["position"], row["id"]]) for row in rows]
 
 
 def _where(where: list[str]) -> str:
@@ -204,40 +334,21 @@ def entity_titles(conn: sqlite3.Connection, prefix: str | None, after: str | Non
 
 def stories(conn: sqlite3.Connection, titles: list[str]) -> dict[str, dict]:
     """Story heading -> its facts: slug, how many live events are under it, the first and
-    last of their days, and the Wikipedia article it stands for (when the heading is one
-    link) with that article's entity facts (Wikidata item, page id)."""
-    found: dict[str, dict] = {}
-    for row in conn.execute(
+    last of their days. (Which subject a heading is, when it is one link, is the page
+    model's: `Store.story_subjects`.)"""
+    return {row["title"]: dict(row) for row in conn.execute(
         "SELECT s.title, s.slug, COUNT(e.id) AS events, MIN(e.date) AS first, "
-        "MAX(e.date) AS last, (SELECT m.stories FROM event_stories y "
-        "  JOIN events m ON m.id = y.event_id WHERE y.title = s.title "
-        "  ORDER BY m.date DESC, m.position DESC LIMIT 1) AS headings "
-        "FROM stories s LEFT JOIN event_stories x ON x.title = s.title "
+        "MAX(e.date) AS last FROM stories s LEFT JOIN event_stories x ON x.title = s.title "
         "LEFT JOIN events e ON e.id = x.event_id AND e.removed = 0 "
         "WHERE s.title IN (SELECT value FROM json_each(?)) GROUP BY s.title",
-        (json.dumps(titles, ensure_ascii=False),)):
-        article = None
-        for heading in json.loads(row["headings"] or "[]"):
-            if heading.get("text") == row["title"] and len(heading.get("links", [])) == 1:
-                article = heading["links"][0]["target"]
-        found[row["title"]] = {"title": row["title"], "slug": row["slug"],
-                               "events": row["events"], "first": row["first"],
-                               "last": row["last"], "article": article}
-    articles = [story["article"] for story in found.values() if story["article"]]
-    canonical = dict(conn.execute(
-        "SELECT t.title, n.title FROM titles t JOIN entities n ON n.title = t.canonical "
-        "WHERE t.title IN (SELECT value FROM json_each(?1)) UNION ALL "
-        "SELECT title, title FROM entities WHERE title IN (SELECT value FROM json_each(?1))",
-        (json.dumps(articles, ensure_ascii=False),)).fetchall())
-    facts = {row[0]: (row[1], row[2]) for row in conn.execute(
+        (json.dumps(titles, ensure_ascii=False),))}
+
+
+def entity_ids(conn: sqlite3.Connection, titles: list[str]) -> dict[str, tuple]:
+    """Entity title -> (Wikidata item, page id), for these titles that are entities."""
+    return {row[0]: (row[1], row[2]) for row in conn.execute(
         "SELECT title, wikidata, pageid FROM entities WHERE title IN "
-        "(SELECT value FROM json_each(?))",
-        (json.dumps(list(canonical.values()), ensure_ascii=False),))}
-    for story in found.values():
-        entity = canonical.get(story["article"]) if story["article"] else None
-        story["entity"] = entity
-        story["wikidata"], story["pageid"] = facts.get(entity, (None, None))
-    return found
+        "(SELECT value FROM json_each(?))", (json.dumps(titles, ensure_ascii=False),))}
 
 
 def story_titles(conn: sqlite3.Connection, prefix: str | None, after: str | None,

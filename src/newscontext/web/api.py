@@ -41,7 +41,9 @@ from ..settings import Settings
 from ..site import urls
 from ..site.pages import Pages
 from ..store import Store, fts, query
+from .live import Made
 from .openapi import openapi_document
+from .states import State, States, Unavailable
 
 PREFIX = "/api/v1"
 DEFAULT_LIMIT = 50
@@ -50,6 +52,21 @@ SEARCH_LIMIT = 20  # events a search answers by default (a page of results)
 SEARCH_MAX = 100
 SUBJECTS_SHOWN = 5  # subjects a search answers before its events
 MAX_NAME = 300  # characters of an entity, story or category name (titles are at most 255)
+
+
+class _Locked:
+    """A Made used under a lock (its moves and drops are not for threads at once)."""
+
+    def __init__(self, made: Made, lock: threading.Lock):
+        self.made, self.lock = made, lock
+
+    def get(self, key: str) -> tuple | None:
+        with self.lock:
+            return self.made.get(key)
+
+    def put(self, key: str, outcome: tuple[str, bytes]) -> None:
+        with self.lock:
+            self.made.put(key, outcome)
 
 
 class BadRequest(Exception):
@@ -226,58 +243,90 @@ def _title_key(key: list) -> bool:
 
 # -- answers --------------------------------------------------------------------------------
 
-def _json(data: Any, status: int = 200) -> Response:
+def _body(data: Any) -> bytes:
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     # a lone surrogate (no character) cannot be UTF-8: it becomes "?"
-    return Response(body.encode("utf-8", "replace"), status,
-                    media_type="application/json")
+    return body.encode("utf-8", "replace")
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return Response(_body(data), status, media_type="application/json")
 
 
 def _error(status: int, message: str, parameter: str | None = None) -> Response:
     return _json({"error": message, "parameter": parameter, "status": status}, status)
 
 
+API_CONNECTIONS = 4  # requests a worker answers at once (each on its own connection)
+
+
 class Api:
-    """The API's handlers over one read-only store. SQLite connections are not for many
-    threads at once: requests take turns on it (each holds it for a few milliseconds)."""
+    """The API's handlers over the finished state of the archive a worker serves (the
+    pages' rule, web/states.py). Several requests are answered at once, each on its own
+    read-only connection in a read transaction on that state; an answer made is kept for
+    the state (within a quarter of `serve_cache_mb`) and sent again as made."""
 
     def __init__(self, db: Path, settings: Settings):
         self.settings = settings
-        self.store = Store(db, readonly=True)
-        self.lock = threading.Lock()
+        self.states = States(db, size=API_CONNECTIONS)
         self.site = settings.site_url.rstrip("/")
-        self._pages_made: tuple[int, Pages] | None = None
+        self._local = threading.local()
+
+    @property
+    def store(self) -> Store:
+        """The store of the connection the calling thread reads (inside `_read`)."""
+        return self._local.reading.store
 
     def close(self) -> None:
-        self.store.close()
+        self.states.close()
 
     async def answer(self, request: Request, params: tuple[Param, ...],
                      handler: Callable[..., Any]) -> Response:
         try:
             args = _parse(request, params)
-            data = await run_in_threadpool(self._read, handler, request.path_params, args)
+            # the query as sent: the order of repeated parameters is in the cursors given
+            key = repr((handler.__name__, sorted(request.path_params.items()),
+                        request.query_params.multi_items()))
+            body = await run_in_threadpool(self._read, handler, request.path_params, args,
+                                           key)
         except BadRequest as exc:
             return _error(400, exc.message, exc.parameter)
         except fts.QueryError as exc:
             return _error(400, f"q: {exc}", "q")
         except NotFound as exc:
             return _error(404, str(exc))
+        except Unavailable as exc:
+            return _error(503, f"the archive cannot be read now: {exc}")
         except sqlite3.OperationalError as exc:
             if "interrupted" in str(exc):
                 return _error(503, "the query took too long and was stopped; narrow it")
             raise
-        return _json(data)
+        return Response(body, media_type="application/json")
 
-    def _read(self, handler: Callable[..., Any], path: dict, args: dict) -> Any:
-        """Run a handler in one read transaction under the query deadline."""
-        with self.lock:
-            conn = self.store.conn
-            conn.execute("BEGIN")
+    def _read(self, handler: Callable[..., Any], path: dict, args: dict, key: str) -> bytes:
+        """The answer's body: as kept for the current state, or made by the handler on a
+        connection of that state under the query deadline."""
+        kept = self._answers(self.states.current()).get(key)  # no connection needed
+        if kept is not None:
+            return kept[0][1]  # type: ignore[index]
+        with self.states.reading() as (reading, state):
+            made = self._answers(state)
+            self._local.reading, self._local.state = reading, state
             try:
-                with self.store.deadline(self.settings.serve_query_timeout):
-                    return handler(**path, args=args)
+                with reading.store.deadline(self.settings.serve_query_timeout):
+                    body = _body(handler(**path, args=args))
             finally:
-                conn.execute("ROLLBACK")
+                self._local.reading = self._local.state = None
+            made.put(key, ("application/json", body))
+            return body
+
+    def _answers(self, state: State) -> _Locked:
+        """The answers kept for a state (Made is for one thread at a time: its lock)."""
+        with state.lock:
+            if "answers" not in state.kept:
+                state.kept["answers"] = _Locked(Made(
+                    self.settings.serve_cache_mb * 1_000_000 // 4), state.lock)
+            return state.kept["answers"]
 
     # -- pieces -----------------------------------------------------------------------------
 
@@ -289,12 +338,28 @@ class Api:
 
     def _pages(self) -> Pages:
         """The page model, for which subjects and stories have a page: its tables are read
-        as asked and kept until another connection commits a change (`data_version`), so a
-        hub subject's count is not counted again for every answer."""
-        version = self.store.conn.execute("PRAGMA data_version").fetchone()[0]
-        if self._pages_made is None or self._pages_made[0] != version:
-            self._pages_made = (version, Pages(self.store, self.settings))
-        return self._pages_made[1]
+        as asked and kept with the connection for its state, so a hub subject's count is
+        not counted again for every answer."""
+        kept = self._local.reading.kept
+        if "pages" not in kept:
+            kept["pages"] = Pages(self.store, self.settings)
+        return kept["pages"]
+
+    def _kept(self, name: str, make: Callable[[], Any]) -> Any:
+        """What is read once for the state and shared by its connections: made by the
+        first thread asking (the others asking for it wait; the rest go on)."""
+        state = self._local.state
+        if name not in state.kept:
+            with state.lock:
+                making = state.kept.setdefault(f"making {name}", threading.Lock())
+            with making:
+                if name not in state.kept:
+                    state.kept[name] = make()
+        return state.kept[name]
+
+    def _index(self) -> query.EventIndex:
+        """What orders a search's matches (about 1 s to read at 150,000 events)."""
+        return self._kept("index", lambda: query.EventIndex(self.store.conn))
 
     def _subject(self, pages: Pages, title: str) -> dict:
         """A subject as answers name it: its page, or none (a subject of one event has no
@@ -337,17 +402,21 @@ class Api:
 
     def _story_data(self, facts: dict) -> dict:
         # A heading that is one link has its subject's page; a story of no event, none.
+        # Which subject a heading is: the page model's rule (Store.story_subjects).
         pages = self._pages()
         moved = pages.moved("story", facts["title"])
         path, url = self._page(moved.path if moved is not None else
                                urls.story_path(facts["slug"])
                                if pages.timeline_pages("story", facts["title"]) else None)
-        article = facts["entity"] or facts["article"]
+        subject = pages.story_subject.get(facts["title"])
+        ids = query.entity_ids(self.store.conn, [subject]) if subject else {}
+        entity = subject if subject in ids else None
+        wikidata, pageid = ids.get(subject, (None, None)) if subject else (None, None)
         return {"title": facts["title"], "slug": facts["slug"], "path": path, "url": url,
                 "api": f"{PREFIX}/stories/{quote(facts['slug'])}",
-                "entity": facts["entity"],
-                "wikipedia": urls.wikipedia_url(article) if article else None,
-                "wikidata": facts["wikidata"], "pageid": facts["pageid"],
+                "entity": entity,
+                "wikipedia": urls.wikipedia_url(entity) if entity else None,
+                "wikidata": wikidata, "pageid": pageid,
                 "events": facts["events"], "first": facts["first"], "last": facts["last"]}
 
     def _categories(self, names: list[str]) -> list[str] | None:
@@ -355,8 +424,8 @@ class Api:
         if not names:
             return None
         wanted = {canonical_category(name) for name in names}
-        return [heading for heading in query.stored_categories(self.store.conn)
-                if canonical_category(heading) in wanted]
+        stored = self._kept("categories", lambda: query.stored_categories(self.store.conn))
+        return [heading for heading in stored if canonical_category(heading) in wanted]
 
     # -- handlers ---------------------------------------------------------------------------
 
@@ -392,7 +461,8 @@ class Api:
             entities=entities, stories=stories, categories=self._categories(args["category"]),
             removed=args["removed"], sort=sort)
         limit = args["limit"]
-        rows = query.list_events(conn, wanted, after, limit + 1)
+        rows = query.list_events(conn, wanted, after, limit + 1,
+                                 self._index() if fts_query is not None else None)
         more = len(rows) > limit
         rows = rows[:limit]
         items = self._events([archived for archived, _ in rows])
@@ -536,7 +606,7 @@ class Api:
             try:
                 rows = query.list_events(conn, query.EventQuery(
                     fts=event_query, advanced=advanced, sort="relevance"), None,
-                    args["limit"])
+                    args["limit"], self._index())
             except fts.QueryError as exc:
                 errors.append(exc)
                 rows = []

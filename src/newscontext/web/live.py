@@ -16,7 +16,8 @@ to `serve_cache_mb`) for the old one.
 
 HTTP: the ETag and Last-Modified name the state (its counters and its newest writes), so a
 conditional GET is answered 304 without making the page; Cache-Control lets a CDN keep pages
-`serve_max_age` seconds and serve them stale while it revalidates; text is gzipped; HEAD
+`serve_max_age` seconds and serve them stale while it revalidates; text is compressed
+(zstd, brotli or gzip, as the client accepts: starlette-compress); HEAD
 works everywhere. A request whose queries run past `serve_query_timeout` answers 503.
 """
 
@@ -37,10 +38,10 @@ from urllib.parse import quote
 import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
+from starlette_compress import CompressMiddleware
 
 from .. import __version__, httpd
 from ..lock import archive_lock, held_elsewhere
@@ -55,6 +56,7 @@ from ..site.render.feeds import EPOCH, FeedMaker, parse_time
 from ..site.render.search import SEARCH_PAGE, search_page_html
 from ..site.serve import CONTENT_TYPES, EVERY_PATH, candidates, content_type
 from ..store import Store, StoreError
+from .states import unfinished
 
 log = httpd.log
 NOT_FOUND_PAGE = not_found_html()  # the same bytes as the build's /404.html
@@ -180,16 +182,14 @@ class LiveSite:
         try:
             store.conn.execute("BEGIN")
             marks = store.state_marks()  # the first read: the transaction's state from here
-            unpublished = store.unpublished_event()
-            if held_elsewhere(lock) or unpublished:
+            why = unfinished(store, self.db)  # the API's rule too (web/states.py)
+            if why is not None:
                 if self.state is not None:
                     store.close()
                     return None
-                if unpublished and not self._warned:
+                if not self._warned:
                     self._warned = True
-                    log.warning("%s has events not yet given a path (event %s): they are "
-                                "published by the next `newscontext build` (or `update`)",
-                                self.db, unpublished)
+                    log.warning("%s: serving a state that is not finished: %s", self.db, why)
             times = [t for t in map(parse_time, store.newest_writes()) if t]
             modified = max(times, default=EPOCH).timestamp()
             settings = self.settings
@@ -424,7 +424,8 @@ def create_app(db: Path, settings: Settings) -> Starlette:
 
     routes = [*api_routes(db, settings),
               Route(EVERY_PATH, page, methods=["GET", "HEAD"])]
-    app = Starlette(routes=routes, middleware=[Middleware(GZipMiddleware, minimum_size=500)])
+    # zstd, brotli or gzip, as the client accepts; text only (pictures are compressed)
+    app = Starlette(routes=routes, middleware=[Middleware(CompressMiddleware, minimum_size=500)])
     app.state.site = site
     return app
 

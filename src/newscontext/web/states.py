@@ -1,0 +1,205 @@
+"""Which state of the archive a worker serves, one rule for the pages (web/live.py) and the
+API (web/api.py): a finished one. While `update` writes (it holds the archive's lock) or
+while some event has no path yet (ingested, not yet built), the worker stays on the state
+it serves; once the archive is finished again, it moves to it.
+
+`States` gives the API read-only connections on the state it serves, several at once (one
+per thread asking): every connection holds a read transaction on that same state. A state's
+first connection is taken when the worker moves to it; more are opened while the archive is
+still at that state (their marks, `Store.state_marks`, are the state's: the same marks name
+the same state, as they do in the pages' ETag); once the archive has moved on, requests
+share the connections the state has.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import httpd
+from ..lock import archive_lock, held_elsewhere
+from ..store import Store, StoreError
+
+log = httpd.log
+LOOK_EVERY = 1.0  # seconds between two looks for a newer state of the archive
+
+
+def unfinished(store: Store, db: Path) -> str | None:
+    """Why the state `store`'s read transaction sees is not a finished one (None: it is):
+    an update holds the archive's lock, or an event has no path yet. Ask it after the
+    transaction's first read, so the lock is looked at once the state is fixed."""
+    if held_elsewhere(archive_lock(db)):
+        return "an update is writing"
+    event = store.unpublished_event()
+    if event is not None:
+        return (f"event {event} has no path yet (it is published by the next "
+                "`newscontext build` or `update`)")
+    return None
+
+
+class Unavailable(Exception):
+    """The archive cannot be read now (missing, not an archive): 503."""
+
+
+@dataclass(eq=False)
+class Reading:
+    """One read-only connection in a read transaction on a state, and what a thread using
+    it keeps made for that state (the API's page model)."""
+
+    store: Store
+    kept: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class State:
+    """One finished state: its marks, its connections, what is kept for it (shared by the
+    threads reading it; guard writes with `lock`)."""
+
+    marks: tuple
+    version: int  # the watching connection's data_version when it was taken
+    idle: list[Reading]
+    opened: int = 1
+    growing: bool = True  # more connections can still be opened on it
+    current: bool = True
+    kept: dict[str, Any] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class States:
+    """Read-only connections on the finished state a worker serves, for up to `size`
+    threads at once (more wait for one to be free)."""
+
+    def __init__(self, db: Path, size: int = 4):
+        self.db = Path(db)
+        self.size = size
+        self.lock = threading.Condition()
+        self.state: State | None = None
+        self.watch: sqlite3.Connection | None = None
+        self.looked = 0.0
+        self._warned = False
+
+    def current(self) -> State:
+        """The state served now (looking for a newer finished one at most every second)."""
+        with self.lock:
+            return self._current()
+
+    @contextmanager
+    def reading(self) -> Iterator[tuple[Reading, State]]:
+        """A connection on the current state (its transaction open) and the state."""
+        reading, state = self._take()
+        try:
+            yield reading, state
+        finally:
+            self._give_back(reading, state)
+
+    def _take(self) -> tuple[Reading, State]:
+        with self.lock:
+            while True:
+                state = self._current()
+                if state.idle:
+                    return state.idle.pop(), state
+                if state.growing and state.opened < self.size:
+                    state.opened += 1
+                    break
+                self.lock.wait(LOOK_EVERY)
+        try:  # opened outside the lock: other threads take idle connections meanwhile
+            reading = self._open(state)
+        except BaseException:
+            with self.lock:
+                state.opened -= 1
+                self.lock.notify_all()
+            raise
+        if reading is None:  # the archive has moved on: share the state's connections
+            with self.lock:
+                state.opened -= 1
+                state.growing = False
+            return self._take()
+        return reading, state
+
+    def _open(self, state: State) -> Reading | None:
+        """Another connection on `state`, or None when the archive is no longer at it."""
+        store = Store(self.db, readonly=True)
+        try:
+            store.conn.execute("BEGIN")
+            if store.state_marks() != state.marks:
+                store.close()
+                return None
+        except BaseException:
+            store.close()
+            raise
+        return Reading(store)
+
+    def _give_back(self, reading: Reading, state: State) -> None:
+        with self.lock:
+            if state.current:
+                state.idle.append(reading)
+            else:
+                reading.store.close()
+            self.lock.notify_all()
+
+    def _current(self) -> State:
+        """The state to serve (under `lock`): the one served, or a newer finished one."""
+        now = time.monotonic()
+        if self.state is not None and now - self.looked < LOOK_EVERY:
+            return self.state
+        self.looked = now
+        try:
+            if self.watch is None:
+                self.watch = Store(self.db, readonly=True).conn
+            version = self.watch.execute("PRAGMA data_version").fetchone()[0]
+            if self.state is None or version != self.state.version:
+                fresh = self._fresh(version)
+                if fresh is not None:
+                    if self.state is not None:
+                        self._retire(self.state)
+                    self.state = fresh
+        except (StoreError, sqlite3.Error) as exc:
+            if self.state is None:
+                raise Unavailable(str(exc)) from None
+            log.warning("cannot look for a newer state of the archive: %s", exc)
+        assert self.state is not None
+        return self.state
+
+    def _fresh(self, version: int) -> State | None:
+        """The archive as it is now, if that is a finished state (or if there is no other
+        to serve); None to stay on the current one."""
+        if self.state is not None and held_elsewhere(archive_lock(self.db)):
+            return None  # an update is writing: stay on the state before it
+        store = Store(self.db, readonly=True)
+        try:
+            store.conn.execute("BEGIN")
+            marks = store.state_marks()  # the first read: the transaction's state from here
+            why = unfinished(store, self.db)
+            if why is not None:
+                if self.state is not None:
+                    store.close()
+                    return None
+                if not self._warned:
+                    self._warned = True
+                    log.warning("%s: serving a state that is not finished: %s", self.db, why)
+        except BaseException:
+            store.close()
+            raise
+        return State(marks=marks, version=version, idle=[Reading(store)])
+
+    def _retire(self, state: State) -> None:
+        state.current = False
+        for reading in state.idle:
+            reading.store.close()
+        state.idle.clear()
+        self.lock.notify_all()
+
+    def close(self) -> None:
+        with self.lock:
+            if self.state is not None:
+                self._retire(self.state)
+                self.state = None
+            if self.watch is not None:
+                self.watch.close()
+                self.watch = None

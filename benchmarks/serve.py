@@ -9,9 +9,10 @@ from the live server, whose answers are the bytes `build` writes (tests/test_web
 
 Load: a raw asyncio HTTP/1.1 client (no gzip asked), --connections keep-alive connections
 per target, each asking for one path again and again for --seconds after a second of warm-up;
-one target asks --spread different event pages in turn, each once (a live worker keeps the
-pages it made for the archive's state, so a path asked again is sent as made: the other
-targets measure that, this one the making). The measured live server starts cold.
+the "each once" targets ask --spread different event pages, or searches of different words,
+in turn, each once (a live worker keeps the answers it made for the archive's state, so a
+path asked again is sent as made: the other targets measure that, these the making; "once+"
+says the list ran out and started again). The measured live server starts cold.
 Its own ceiling, against a trivial server, is printed first: figures well under it are the
 servers'. Each target runs live then static, so a busy machine weighs on both alike.
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import re
 import subprocess
 import sys
@@ -201,9 +203,10 @@ def rss_mb(pid: int) -> float:
 
 
 def set_up(db: Path, scratch: Path, events: int, spread: int
-           ) -> tuple[int, int, list[tuple[str, str]], list[str]]:
+           ) -> tuple[int, int, list[tuple[str, str]], list[str], list[str]]:
     """The archive, ready to serve; (events, days, [(label, page path)], the paths of
-    `spread` event pages from all over the archive)."""
+    `spread` event pages from all over the archive, words of the events in a random order:
+    each found in 50 to 40,000 events)."""
     with Archive(Settings(db=db, workers=1)) as archive:
         count = make_archive(archive, events)
         archive.resolve()
@@ -224,10 +227,15 @@ def set_up(db: Path, scratch: Path, events: int, spread: int
             "SELECT id FROM events WHERE removed = 0 ORDER BY id")]
         chosen = ids[::max(1, len(ids) // spread)][:spread]
         many = [urls.event_path(*at) for at in store.event_slugs(chosen).values()]
+        store.conn.execute("CREATE VIRTUAL TABLE temp.words USING fts5vocab(main, fts_events, "
+                           "row)")
+        words = [term for term, in store.conn.execute(
+            "SELECT term FROM temp.words WHERE doc BETWEEN 50 AND 40000") if term.isalpha()]
+        random.Random(1).shuffle(words)
     pages = [("event page", urls.event_path(day, slug)),
              (f"day page ({busy})", urls.day_path(date.fromisoformat(busy))),
              (f"entity page ({hub}, {counts[hub]:,} events)", urls.entity_path(entity))]
-    return count, len(days), pages, many
+    return count, len(days), pages, many, words
 
 
 def copy_pages(live_url: str, pages: list[tuple[str, str]], many: list[str], static: Path
@@ -241,7 +249,7 @@ def copy_pages(live_url: str, pages: list[tuple[str, str]], many: list[str], sta
 
 
 def measure(args: argparse.Namespace, db: Path, tmp: Path, pages: list[tuple[str, str]],
-            many: list[str]) -> tuple[float, list[float], float]:
+            many: list[str], words: list[str]) -> tuple[float, list[float], float]:
     """Both servers under load, a line per target; the live/static throughput of the event
     page, the live workers' and the static server's memory (MB)."""
     entity = pages[2][1].rsplit("/", 1)[1]
@@ -251,6 +259,11 @@ def measure(args: argparse.Namespace, db: Path, tmp: Path, pages: list[tuple[str
     targets += [("/" + path, [path]) for path in (f"api/v1/events?entity={quote(entity)}",
                                                   f"api/v1/search?q={WORD}",
                                                   f"api/v1/events?q={WORD}")]
+    half = len(words) // 2
+    targets += [(f"/api/v1/search?q=<{half:,} words, each once>",
+                 [f"api/v1/search?q={quote(word)}" for word in words[:half]]),
+                (f"/api/v1/events?q=<{len(words) - half:,} words, each once>",
+                 [f"api/v1/events?q={quote(word)}" for word in words[half:]])]
     serving = ["-m", "newscontext", "--db", str(db), "serve", "--port", "0",
                "--workers", str(args.workers)]
     with open(tmp / "copy.log", "w") as log, running(serving, log) as (_, url):
@@ -272,7 +285,7 @@ def measure(args: argparse.Namespace, db: Path, tmp: Path, pages: list[tuple[str
                 ratio = len(live_run.latencies) / max(1, len(static_run.latencies))
             shown = label
             if len(paths) > 1 and live_run.asked > len(paths):
-                shown = label.replace(" once", " once, then again")  # the list wrapped
+                shown = label.replace(" once", " once+")  # the list wrapped: some asked again
             print(f"{shown[:48]:48} {sizes[label]:9,} {row(live_run, args.seconds)}"
                   + (f" | {row(static_run, args.seconds)}" if static_run else ""),
                   flush=True)
@@ -298,8 +311,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         began = time.perf_counter()
-        count, days, pages, many = set_up(tmp / "archive.sqlite3", tmp / "scratch",
-                                          args.events, args.spread)
+        count, days, pages, many, words = set_up(tmp / "archive.sqlite3", tmp / "scratch",
+                                                 args.events, args.spread)
         print(f"newscontext serve: {count:,} events over {days:,} days (resolved, related; "
               f"set up in {time.perf_counter() - began:.0f} s); {os.cpu_count()} cores, load "
               f"average {os.getloadavg()[0]:.1f}; {args.workers} live workers; "
@@ -310,7 +323,7 @@ def main() -> None:
               "p50 {:.1f} ms, p99 {:.1f} ms, {} errors".format(*figures(ceiling, args.seconds)),
               flush=True)
         ratio, memory, static_memory = measure(args, tmp / "archive.sqlite3", tmp, pages,
-                                               many)
+                                               many, words)
     print(f"event page, live/static throughput: {ratio:.2f}; "
           f"load average now {os.getloadavg()[0]:.1f}")
     print("live workers' memory (VmRSS after the run): "

@@ -8,12 +8,14 @@ from the OpenAPI document."""
 from __future__ import annotations
 
 import base64
+import gc
 import http.client
 import json
 import socket
 import sqlite3
 import threading
 import time
+import weakref
 from datetime import date
 from pathlib import Path
 
@@ -651,7 +653,6 @@ def test_the_api_and_the_pages_show_finished_updates_only(db: Path, tmp_path: Pa
     wait for the build; while an update holds the archive's lock, the state before it is
     served; once the update is finished, the API and the pages show it, together."""
     monkeypatch.setattr("newscontext.web.states.LOOK_EVERY", 0.0)
-    monkeypatch.setattr("newscontext.web.live.LOOK_EVERY", 0.0)
     copy = tmp_path / "archive.sqlite3"
     with Store(db) as source:
         source.conn.execute(f"VACUUM INTO '{copy}'")
@@ -681,6 +682,59 @@ def test_the_api_and_the_pages_show_finished_updates_only(db: Path, tmp_path: Pa
         count, status = shown()
         assert count > 10 and status == 200
         client.app.state.site.close()
+
+
+def _copy(db: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "archive.sqlite3"
+    with Store(db) as source:
+        source.conn.execute(f"VACUUM INTO '{copy}'")
+    Store(copy).close()  # WAL mode, as every archive newscontext writes
+    return copy
+
+
+def _add_day(settings: Settings, tmp_path: Path) -> None:
+    """A finished update: 2016-01-20 ingested, its events given their paths."""
+    export = tmp_path / "new-day.xml"
+    export.write_text(export_xml({date(2016, 1, 20): [
+        (900_000_003, "2026-01-01T00:00:00Z", wikitext("2016-01-19"))]}), encoding="utf-8")
+    with Archive(settings) as archive, archive.writing:
+        assert archive.ingest_paths([export]).added > 0
+        give_slugs(archive)
+
+
+def test_the_pages_and_the_api_serve_one_state(db: Path, tmp_path: Path, monkeypatch):
+    """One watcher per worker: the state the API took is the pages' too, even when the
+    archive has moved on before the first page is asked; both move at the next look,
+    together, and the state left has its connections closed and what was kept for it
+    (answers, page models) dropped."""
+    monkeypatch.setattr("newscontext.web.states.LOOK_EVERY", 3600.0)
+    copy = _copy(db, tmp_path)
+    settings = settings_for(copy, workers=1)
+    day = "/news/2016/01/20/index.html"
+    app = create_app(copy, settings)
+    with TestClient(app) as client:
+        new_day = {"from": "2016-01-20", "to": "2016-01-20"}
+        assert client.get("/api/v1/events", params=new_day).json()["events"] == []
+        _add_day(settings, tmp_path)
+        front = client.get("/index.html")
+        assert client.get(day).status_code == 404  # the same state, not a newer one
+        old = app.state.site.states.state
+        readings = list(old.idle)
+        assert old.kept["pages"].kept and old.kept["answers"].kept
+        monkeypatch.setattr("newscontext.web.states.LOOK_EVERY", 0.0)
+        assert client.get(day).status_code == 200
+        assert client.get("/api/v1/events", params=new_day).json()["events"]
+        assert client.get("/index.html").headers["etag"] != front.headers["etag"]
+        assert app.state.site.states.state is not old and not old.current
+        assert old.idle == [] and readings
+        for reading in readings:
+            with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+                reading.store.conn.execute("SELECT 1")
+        gone = weakref.ref(old)
+        del old, readings
+        gc.collect()
+        assert gone() is None  # and with it its answers and page models
+        app.state.site.close()
 
 
 def test_a_worker_answers_several_requests_at_once(db: Path, monkeypatch):

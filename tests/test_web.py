@@ -12,6 +12,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ from newscontext.site.pages import Pages
 from newscontext.sources.crawl import source_hash
 from newscontext.sources.extract import extract
 from newscontext.store import Store
-from newscontext.web.live import create_app
+from newscontext.web.live import LivePlan, create_app
 
 OLD = "/news/2016/01/19/isil-confirms-the-death-of-militant-jihadi-john-in-an-airstrike-in-november"
 NEW = "/news/2016/01/19/isil-says-that-militant-jihadi-john-died-in-a-november-airstrike-in-raqqa"
@@ -312,7 +313,8 @@ def test_a_page_asked_again_is_sent_without_queries_within_the_cache_bound(built
         asked = ["/" + pages[0], "/" + entity.removesuffix(".html") + "/", "/no/such/page.html"]
         first = [answer(client, path) for path in asked]
         queries: list[str] = []
-        app.state.site.state.store.conn.set_trace_callback(queries.append)
+        for reading in app.state.site.states.state.idle:
+            reading.store.conn.set_trace_callback(queries.append)
         assert [answer(client, path) for path in asked] == first
         assert queries == []
         assert first[0][3] == (built.out / pages[0]).read_bytes()
@@ -321,10 +323,42 @@ def test_a_page_asked_again_is_sent_without_queries_within_the_cache_bound(built
         assert client.get(asked[0], headers={"If-None-Match": etag}).status_code == 304
         for name in pages:
             client.get("/" + name)
-        made = app.state.site.state.made
+        made = app.state.site.made(app.state.site.states.state)
         assert 0 < made.size <= 1_000_000
         assert len(made.kept) < len(pages)  # the bound dropped the first asked
         assert "/" + pages[-1] in made.kept and asked[0] not in made.kept
+
+
+def test_a_worker_makes_several_pages_at_once(built: Built, monkeypatch):
+    """A slow page (here a source page made to take a second) does not hold up the others:
+    each is made on a connection of its own, with its own page model, all on one state; both
+    are the build's bytes."""
+    slow_citing = LivePlan.citing
+
+    def citing(plan: LivePlan, url: str) -> list[tuple[str, str, str]]:
+        time.sleep(1.0)
+        return slow_citing(plan, url)
+
+    monkeypatch.setattr(LivePlan, "citing", citing)
+    app = create_app(built.db, built.settings)
+    source = next(name for name in site_files(built.out) if name.startswith("sources/"))
+    with TestClient(app) as client:
+        assert client.get("/about.html").status_code == 200  # the state is taken
+        slow: list[httpx.Response] = []
+        thread = threading.Thread(target=lambda: slow.append(client.get("/" + source)))
+        thread.start()
+        time.sleep(0.2)  # the slow page holds its connection now
+        started = time.monotonic()
+        page = client.get(NEW + ".html")
+        took = time.monotonic() - started
+        assert thread.is_alive() and took < 0.6, took
+        assert page.content == (built.out / (NEW.lstrip("/") + ".html")).read_bytes()
+        thread.join(20)
+        assert slow[0].content == (built.out / source).read_bytes()
+        state = app.state.site.states.state
+        assert len(state.idle) == 2  # two connections on the one state
+        assert state.idle[0].kept["pages"] is not state.idle[1].kept["pages"]
+    app.state.site.close()
 
 
 # -- states of the archive: a finished update shows, half of one never ----------------------------
@@ -333,7 +367,7 @@ def test_pages_show_finished_updates_only(built: Built, tmp_path: Path, monkeypa
     """An update holds the archive's lock: while it writes, the server stays on the state
     before it; events ingested but not yet given their path (no build since) wait too; once
     the update is finished, the next request shows it, with a new ETag."""
-    monkeypatch.setattr("newscontext.web.live.LOOK_EVERY", 0.0)
+    monkeypatch.setattr("newscontext.web.states.LOOK_EVERY", 0.0)
     db = tmp_path / "archive.sqlite3"
     with Store(built.db) as source:
         source.conn.execute(f"VACUUM INTO '{db}'")
@@ -361,7 +395,7 @@ def test_pages_show_finished_updates_only(built: Built, tmp_path: Path, monkeypa
 
 def test_events_without_their_path_wait_for_the_build(built: Built, tmp_path: Path,
                                                       monkeypatch):
-    monkeypatch.setattr("newscontext.web.live.LOOK_EVERY", 0.0)
+    monkeypatch.setattr("newscontext.web.states.LOOK_EVERY", 0.0)
     db = tmp_path / "archive.sqlite3"
     with Store(built.db) as source:
         source.conn.execute(f"VACUUM INTO '{db}'")

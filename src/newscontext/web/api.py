@@ -41,9 +41,8 @@ from ..settings import Settings
 from ..site import urls
 from ..site.pages import Pages
 from ..store import Store, fts, query
-from .live import Made
 from .openapi import openapi_document
-from .states import State, States, Unavailable
+from .states import Made, State, States, Unavailable
 
 PREFIX = "/api/v1"
 DEFAULT_LIMIT = 50
@@ -52,21 +51,6 @@ SEARCH_LIMIT = 20  # events a search answers by default (a page of results)
 SEARCH_MAX = 100
 SUBJECTS_SHOWN = 5  # subjects a search answers before its events
 MAX_NAME = 300  # characters of an entity, story or category name (titles are at most 255)
-
-
-class _Locked:
-    """A Made used under a lock (its moves and drops are not for threads at once)."""
-
-    def __init__(self, made: Made, lock: threading.Lock):
-        self.made, self.lock = made, lock
-
-    def get(self, key: str) -> tuple | None:
-        with self.lock:
-            return self.made.get(key)
-
-    def put(self, key: str, outcome: tuple[str, bytes]) -> None:
-        with self.lock:
-            self.made.put(key, outcome)
 
 
 class BadRequest(Exception):
@@ -257,18 +241,16 @@ def _error(status: int, message: str, parameter: str | None = None) -> Response:
     return _json({"error": message, "parameter": parameter, "status": status}, status)
 
 
-API_CONNECTIONS = 4  # requests a worker answers at once (each on its own connection)
-
-
 class Api:
     """The API's handlers over the finished state of the archive a worker serves (the
-    pages' rule, web/states.py). Several requests are answered at once, each on its own
-    read-only connection in a read transaction on that state; an answer made is kept for
-    the state (within a quarter of `serve_cache_mb`) and sent again as made."""
+    pages' rule, web/states.py; the live server gives the pages' own `states`). Several
+    requests are answered at once, each on its own read-only connection in a read
+    transaction on that state; an answer made is kept for the state (within a quarter of
+    `serve_cache_mb`) and sent again as made."""
 
-    def __init__(self, db: Path, settings: Settings):
+    def __init__(self, db: Path, settings: Settings, states: States | None = None):
         self.settings = settings
-        self.states = States(db, size=API_CONNECTIONS)
+        self.states = states if states is not None else States(db, settings)
         self.site = settings.site_url.rstrip("/")
         self._local = threading.local()
 
@@ -320,13 +302,9 @@ class Api:
             made.put(key, ("application/json", body))
             return body
 
-    def _answers(self, state: State) -> _Locked:
-        """The answers kept for a state (Made is for one thread at a time: its lock)."""
-        with state.lock:
-            if "answers" not in state.kept:
-                state.kept["answers"] = _Locked(Made(
-                    self.settings.serve_cache_mb * 1_000_000 // 4), state.lock)
-            return state.kept["answers"]
+    def _answers(self, state: State) -> Made:
+        """The answers kept for a state."""
+        return state.keep("answers", lambda: Made(self.settings.serve_cache_mb * 1_000_000 // 4))
 
     # -- pieces -----------------------------------------------------------------------------
 
@@ -340,22 +318,12 @@ class Api:
         """The page model, for which subjects and stories have a page: its tables are read
         as asked and kept with the connection for its state, so a hub subject's count is
         not counted again for every answer."""
-        kept = self._local.reading.kept
-        if "pages" not in kept:
-            kept["pages"] = Pages(self.store, self.settings)
-        return kept["pages"]
+        reading = self._local.reading  # the same page model as the live pages on it
+        return reading.keep("pages", lambda: Pages(reading.store, self.settings))
 
     def _kept(self, name: str, make: Callable[[], Any]) -> Any:
-        """What is read once for the state and shared by its connections: made by the
-        first thread asking (the others asking for it wait; the rest go on)."""
-        state = self._local.state
-        if name not in state.kept:
-            with state.lock:
-                making = state.kept.setdefault(f"making {name}", threading.Lock())
-            with making:
-                if name not in state.kept:
-                    state.kept[name] = make()
-        return state.kept[name]
+        """What is read once for the state and shared by its connections (`State.keep`)."""
+        return self._local.state.keep(name, make)
 
     def _index(self) -> query.EventIndex:
         """What orders a search's matches (about 1 s to read at 150,000 events)."""
@@ -627,11 +595,11 @@ def _spellings(name: str) -> list[str]:
     return [name, normal] if normal and normal != name else [name]
 
 
-def create_api(db: Path, settings: Settings) -> Starlette:
-    """The API as an ASGI app, its routes relative to where it is mounted (/api/v1).
-    Opens the archive read-only now (StoreError if there is none); `app.state.api.close()`
-    closes it."""
-    api = Api(db, settings)
+def create_api(db: Path, settings: Settings, states: States | None = None) -> Starlette:
+    """The API as an ASGI app, its routes relative to where it is mounted (/api/v1), on
+    `states` (the live pages'), or states of its own. The archive is opened read-only at
+    the first request; `app.state.api.close()` closes it."""
+    api = Api(db, settings, states)
     document = openapi_document(settings.site_url.rstrip("/") + PREFIX, EVENT_PARAMS,
                                 SUBJECT_PARAMS, SEARCH_PARAMS)
 

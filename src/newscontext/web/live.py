@@ -6,13 +6,14 @@ made on the spot, by the build's own parts: `urls.parse_file` names the page a f
 the build's `Plan` says whether the build makes it, and `render_job`, `render` and `FeedMaker`
 make it. So for the same archive and settings the bytes are the ones `build` writes.
 
-Each worker process reads the archive through one read-only connection that holds a read
+Each worker process reads the archive through read-only connections that hold a read
 transaction open on a finished state of the archive (no writer holding the archive's lock,
 every event with its path): pages never show half of an update, and all of a request's
-queries see the same state. About once a second the worker looks whether another state was
-committed (`PRAGMA data_version`); when one was, and it is finished, it moves to it, and
-drops what it kept made (slugs, listings, feed entries, and the answers themselves, up
-to `serve_cache_mb`) for the old one.
+queries see the same state. Which state, and when to move to a newer one, is web/states.py's
+(one watcher per worker, shared with the API). Several pages are made at once, each on a
+connection of its own with its own page model (slugs, listings, feed entries); the answers
+made (up to `serve_cache_mb`) are kept for the state, shared by its connections. What is
+kept is dropped with its state.
 
 HTTP: the ETag and Last-Modified name the state (its counters and its newest writes), so a
 conditional GET is answered 304 without making the page; Cache-Control lets a CDN keep pages
@@ -23,11 +24,8 @@ works everywhere. A request whose queries run past `serve_query_timeout` answers
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,8 +41,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import BaseRoute, Mount, Route
 from starlette_compress import CompressMiddleware
 
-from .. import __version__, httpd
-from ..lock import archive_lock, held_elsewhere
+from .. import httpd
 from ..settings import Settings
 from ..site import urls
 from ..site.build import STATIC, Job, Plan, render_job
@@ -52,15 +49,14 @@ from ..site.notfound import FILE as NOT_FOUND_FILE
 from ..site.notfound import not_found_html
 from ..site.pages import Pages
 from ..site.render import SiteInfo, render
-from ..site.render.feeds import EPOCH, FeedMaker, parse_time
+from ..site.render.feeds import FeedMaker
 from ..site.render.search import SEARCH_PAGE, search_page_html
 from ..site.serve import CONTENT_TYPES, EVERY_PATH, candidates, content_type
 from ..store import Store, StoreError
-from .states import unfinished
+from .states import Made, Outcome, Reading, State, States, Unavailable
 
 log = httpd.log
 NOT_FOUND_PAGE = not_found_html()  # the same bytes as the build's /404.html
-LOOK_EVERY = 1.0  # seconds between two looks for a newer state of the archive
 CITED_KEPT = 5_000  # sources whose citing events a worker keeps read
 
 
@@ -76,141 +72,50 @@ class LivePlan(Plan):
         return self._some_cited[url]
 
 
-# What a path is answered with in one state: a page's media type and bytes, a redirect's
-# location (the query is added per request), or nothing (404).
-Outcome = tuple[str, bytes] | str | None
-
-
-class Made:
-    """The outcomes of paths asked in one state, the most recently asked first, within
-    `limit` bytes: a state's pages never change, so a page asked again (a popular event, the
-    front page) is sent without its queries and rendering. Dropped with its state."""
-
-    def __init__(self, limit: int):
-        self.limit = limit
-        self.size = 0
-        self.kept: OrderedDict[str, tuple[Outcome, int]] = OrderedDict()
-
-    def get(self, path: str) -> tuple[Outcome] | None:
-        found = self.kept.get(path)
-        if found is None:
-            return None
-        self.kept.move_to_end(path)
-        return (found[0],)
-
-    def put(self, path: str, outcome: Outcome) -> None:
-        size = len(path) + 100 + (len(outcome[1]) if isinstance(outcome, tuple)
-                                  else len(outcome or ""))
-        if size > self.limit // 8:
-            return  # one huge page (a long feed) would push out hundreds of others
-        old = self.kept.pop(path, None)
-        if old is not None:
-            self.size -= old[1]
-        self.kept[path] = (outcome, size)
-        self.size += size
-        while self.size > self.limit:
-            _, (_, dropped) = self.kept.popitem(last=False)
-            self.size -= dropped
-
-
 @dataclass
-class State:
-    """One finished state of the archive, held open, and what is kept made for it."""
+class Making:
+    """What a thread makes a state's pages with: its connection, the connection's page model
+    (kept with it for the state: `Reading.kept`), and the state."""
 
     store: Store
     pages: Pages
     plan: LivePlan
     feeds: FeedMaker
     site: SiteInfo
-    etag: str
-    modified: float  # POSIX seconds: Last-Modified
-    version: int  # the watching connection's data_version when it was taken
-    made: Made  # what paths were answered with in this state
-
-    def close(self) -> None:
-        self.store.close()
-
-
-class Unavailable(Exception):
-    """The archive cannot be read now (missing, busy, a query stopped): 503."""
+    state: State
 
 
 class LiveSite:
-    """A worker's view of the archive: the current finished state, moved on when another
-    is committed. Used by one thread at a time (`lock`): the connection and the kept pages
-    are not for sharing."""
+    """A worker's pages of the archive: those of the finished state `states` serves (shared
+    with the API), made by several threads at once, each on a connection of its own."""
 
-    def __init__(self, db: Path, settings: Settings):
+    def __init__(self, db: Path, settings: Settings, states: States | None = None):
         self.db = Path(db)
         self.settings = settings
-        self.lock = threading.Lock()
-        self.state: State | None = None
-        self.watch: sqlite3.Connection | None = None
-        self.looked = 0.0
+        self.states = states if states is not None else States(db, settings)
         self.statics = {f"static/{p.name}" for p in STATIC.glob("*") if p.is_file()}
-        self._warned = False
 
-    def current(self) -> State:
-        now = time.monotonic()
-        if self.state is not None and now - self.looked < LOOK_EVERY:
-            return self.state
-        self.looked = now
-        try:
-            if self.watch is None:
-                self.watch = Store(self.db, readonly=True).conn
-            version = self.watch.execute("PRAGMA data_version").fetchone()[0]
-            if self.state is None or version != self.state.version:
-                fresh = self._take(version)
-                if fresh is not None:
-                    if self.state is not None:
-                        self.state.close()
-                    self.state = fresh
-        except (StoreError, sqlite3.Error) as exc:
-            if self.state is None:
-                raise Unavailable(str(exc)) from None
-            log.warning("cannot look for a newer state of the archive: %s", exc)
-        assert self.state is not None
-        return self.state
+    def made(self, state: State) -> Made:
+        """The answers kept for `state`, within `serve_cache_mb`."""
+        return state.keep("pages", lambda: Made(self.settings.serve_cache_mb * 1_000_000))
 
-    def _take(self, version: int) -> State | None:
-        """A read transaction on the archive as it is now, if that is a finished state (or
-        if there is no other to serve); None to stay on the current one."""
-        lock = archive_lock(self.db)
-        if self.state is not None and held_elsewhere(lock):
-            return None  # an update is writing: stay on the state before it
-        store = Store(self.db, readonly=True)
-        try:
-            store.conn.execute("BEGIN")
-            marks = store.state_marks()  # the first read: the transaction's state from here
-            why = unfinished(store, self.db)  # the API's rule too (web/states.py)
-            if why is not None:
-                if self.state is not None:
-                    store.close()
-                    return None
-                if not self._warned:
-                    self._warned = True
-                    log.warning("%s: serving a state that is not finished: %s", self.db, why)
-            times = [t for t in map(parse_time, store.newest_writes()) if t]
-            modified = max(times, default=EPOCH).timestamp()
-            settings = self.settings
-            tag = repr((__version__, settings.site_url, settings.publish_full_text, marks))
-            pages = Pages(store, settings)
-            return State(
-                store=store, pages=pages, plan=LivePlan(store, pages),
-                feeds=FeedMaker(store, settings, pages),
-                site=SiteInfo(url=settings.site_url.rstrip("/"),
-                              generated=time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                                      time.gmtime(modified))),
-                etag='W/"' + hashlib.sha256(tag.encode()).hexdigest()[:20] + '"',
-                modified=modified, version=version,
-                made=Made(settings.serve_cache_mb * 1_000_000))
-        except BaseException:
-            store.close()
-            raise
+    def making(self, reading: Reading, state: State) -> Making:
+        """What `reading`'s thread makes pages with (its page model kept with it, shared
+        with the API's answers on the same connection)."""
+        settings = self.settings
+
+        def kit() -> tuple[LivePlan, FeedMaker, SiteInfo]:
+            pages = reading.keep("pages", lambda: Pages(reading.store, settings))
+            generated = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(state.modified))
+            return (LivePlan(reading.store, pages), FeedMaker(reading.store, settings, pages),
+                    SiteInfo(url=settings.site_url.rstrip("/"), generated=generated))
+
+        plan, feeds, site = reading.keep("page makers", kit)
+        return Making(reading.store, plan.pages, plan, feeds, site, state)
 
     # -- what a path names ----------------------------------------------------------------
 
-    def moved(self, state: State, path: str) -> str | None:
+    def moved(self, making: Making, path: str) -> str | None:
         """Where an old event path, or the address of a story or entity that is another
         subject's page, (with or without a format) goes now, as `_redirects` says for the
         static site."""
@@ -218,23 +123,23 @@ class LiveSite:
         found = urls.parse_file(key.lstrip("/"))
         named, ext = found if found is not None else (urls.parse_path(key), "")
         if named is not None and named[0] in ("story", "entity") and named[2] is None:
-            title = state.store.titled("stories" if named[0] == "story" else "entities",
-                                       named[1])
-            ref = state.pages.moved(named[0], title) if title is not None else None
+            title = making.store.titled("stories" if named[0] == "story" else "entities",
+                                        named[1])
+            ref = making.pages.moved(named[0], title) if title is not None else None
             if ref is not None:
                 return f"{ref.path}.{ext}" if ext else ref.path
         if named is None or named[0] != "event":
             return None
-        at = state.store.event_at(named[1].isoformat(), named[2])
+        at = making.store.event_at(named[1].isoformat(), named[2])
         if at is None or at[1]:
             return None
-        page = render_job(state.pages, state.plan, ("redirect", urls.path_of(named), at[0]))
+        page = render_job(making.pages, making.plan, ("redirect", urls.path_of(named), at[0]))
         target = page.target  # type: ignore[attr-defined]
         return f"{target}.{ext}" if ext else target
 
-    def job(self, state: State, named: urls.Named) -> Job | None:
+    def job(self, making: Making, named: urls.Named) -> Job | None:
         """The build's job for a parsed path, if the build makes that page."""
-        kind, store = named[0], state.store
+        kind, store = named[0], making.store
         job: Job | None
         if kind in ("front", "about"):
             job = (kind,)
@@ -254,9 +159,9 @@ class LiveSite:
         else:  # a story's or entity's feed
             title = store.titled("stories" if named[1] == "story" else "entities", named[2])
             job = ("feed", named[1], title) if title is not None else None
-        return job if job is not None and state.plan.has(job) else None
+        return job if job is not None and making.plan.has(job) else None
 
-    def find(self, state: State, path: str) -> tuple[str, Callable[[], bytes]] | None:
+    def find(self, making: Making, path: str) -> tuple[str, Callable[[], bytes]] | None:
         """The file answering a URL path (as `serve DIR` picks it) and how to make it."""
         for name in candidates(path):
             if name == SEARCH_PAGE:
@@ -268,56 +173,63 @@ class LiveSite:
             found = urls.parse_file(name)
             if found is None:
                 continue
-            job = self.job(state, found[0])
+            job = self.job(making, found[0])
             if job is not None:
-                return name, self._maker(state, job, name, found[1])
+                return name, self._maker(making, job, name, found[1])
         return None
 
     @staticmethod
-    def _maker(state: State, job: Job, name: str, fmt: str) -> Callable[[], bytes]:
+    def _maker(making: Making, job: Job, name: str, fmt: str) -> Callable[[], bytes]:
         if job[0] == "feed":
             def feed() -> bytes:
-                made = (state.feeds.root() if job[1] == "root"
-                        else state.feeds.timeline(job[1], job[2]))
+                made = (making.feeds.root() if job[1] == "root"
+                        else making.feeds.timeline(job[1], job[2]))
                 return dict(made)[name]
             return feed
-        return lambda: render(render_job(state.pages, state.plan, job), fmt, state.site)
+        return lambda: render(render_job(making.pages, making.plan, job), fmt, making.site)
 
     # -- answering --------------------------------------------------------------------------
 
     def answer(self, path: str, query: str, headers: dict[str, str]) -> Response:
-        """The whole answer to a GET (or HEAD) of `path`; run in a thread."""
-        with self.lock:
-            state = self.current()
+        """The whole answer to a GET (or HEAD) of `path`; run in a thread. An answer kept
+        for the current state is sent without taking a connection."""
+        state = self.states.current()
+        kept = self.made(state).get(path)
+        if kept is not None:
+            return self.send(state, kept[0], query, headers)
+        with self.states.reading() as (reading, state):
+            making = self.making(reading, state)
             try:
-                with state.store.deadline(self.settings.serve_query_timeout):
-                    return self._answer(state, path, query, headers)
+                with reading.store.deadline(self.settings.serve_query_timeout):
+                    outcome = self.make(making, path, headers)
             except sqlite3.OperationalError as exc:
                 if "interrupt" not in str(exc):
                     raise
                 log.warning("stopped %s after %g s (serve_query_timeout)", path[:200],
                             self.settings.serve_query_timeout)
                 raise Unavailable("the page took too long to make") from None
+        if isinstance(outcome, Response):
+            return outcome
+        self.made(state).put(path, outcome)
+        return self.send(state, outcome, query, headers)
 
-    def _answer(self, state: State, path: str, query: str, headers: dict[str, str]
-                ) -> Response:
+    def make(self, making: Making, path: str, headers: dict[str, str]) -> Outcome | Response:
+        """What `path` is answered with in the state, or 304 when the client's copy is
+        current and the answer is a page (not made then)."""
+        located = self.locate(making, path)
+        if not isinstance(located, tuple):
+            return located
+        if fresh(headers, making.state):
+            return Response(status_code=304, headers=self.cache_headers(making.state))
+        name, make = located
+        try:
+            return content_type(name.rsplit("/", 1)[-1]), make()
+        except KeyError:  # what the page shows vanished: the build skips it too
+            return None
+
+    def send(self, state: State, outcome: Outcome, query: str, headers: dict[str, str]
+             ) -> Response:
         cache = self.cache_headers(state)
-        kept = state.made.get(path)
-        if kept is not None:
-            outcome = kept[0]
-        else:
-            located = self.locate(state, path)
-            if not isinstance(located, tuple):
-                outcome = located
-            elif fresh(headers, state):  # answered without making the page
-                return Response(status_code=304, headers=cache)
-            else:
-                name, make = located
-                try:
-                    outcome = (content_type(name.rsplit("/", 1)[-1]), make())
-                except KeyError:  # what the page shows vanished: the build skips it too
-                    outcome = None
-            state.made.put(path, outcome)
         if outcome is None:
             return not_found(cache["Cache-Control"])
         if isinstance(outcome, str):
@@ -327,18 +239,19 @@ class LiveSite:
             return Response(status_code=304, headers=cache)
         return Response(outcome[1], media_type=outcome[0], headers=cache)
 
-    def locate(self, state: State, path: str) -> tuple[str, Callable[[], bytes]] | str | None:
+    def locate(self, making: Making, path: str
+               ) -> tuple[str, Callable[[], bytes]] | str | None:
         """What answers `path`: the file (as `serve DIR` picks it) and how to make it, the
         location it moved to (301), or nothing (404)."""
-        moved = self.moved(state, path)
+        moved = self.moved(making, path)
         if moved is not None:
             return moved
-        found = self.find(state, path)
+        found = self.find(making, path)
         if found is None and path.endswith("/") and path.strip("/"):
             # `/stories/<slug>/`: a page's path written as a folder's goes to the page
             # (`serve DIR` does the same; `/about.html/` stays a 404).
             bare = path.rstrip("/")
-            page = self.find(state, bare)
+            page = self.find(making, bare)
             if page is not None and page[0].rsplit("/", 1)[-1] == bare.rsplit("/", 1)[-1] + ".html":
                 return quote("/" + page[0])
         return found
@@ -353,13 +266,7 @@ class LiveSite:
         }
 
     def close(self) -> None:
-        with self.lock:
-            if self.state is not None:
-                self.state.close()
-                self.state = None
-            if self.watch is not None:
-                self.watch.close()
-                self.watch = None
+        self.states.close()
 
 
 def http_date(seconds: float) -> str:
@@ -395,19 +302,22 @@ def unavailable(reason: str) -> Response:
                              headers={"Retry-After": "5", "Cache-Control": "no-store"})
 
 
-def api_routes(db: Path, settings: Settings) -> list[BaseRoute]:
-    """The JSON API under /api/v1 (web/api.py), when this newscontext has it."""
+def api_routes(db: Path, settings: Settings, states: States) -> list[BaseRoute]:
+    """The JSON API under /api/v1 (web/api.py), when this newscontext has it, on the
+    pages' states."""
     try:
         from .api import create_api  # type: ignore[attr-defined]
     except ImportError:
         return []
-    return [Mount("/api/v1", app=create_api(db, settings))]
+    return [Mount("/api/v1", app=create_api(db, settings, states))]
 
 
 def create_app(db: Path, settings: Settings) -> Starlette:
     """The live site of the archive `db`. Nothing is opened until the first request, so the
-    app can be made before worker processes are forked."""
-    site = LiveSite(db, settings)
+    app can be made before worker processes are forked. The pages and the API read the
+    archive through one `States`: one watcher, one state served, one pool of connections."""
+    states = States(db, settings)
+    site = LiveSite(db, settings, states)
 
     async def page(request: Request) -> Response:
         headers = {k: v for k, v in request.headers.items()
@@ -422,7 +332,7 @@ def create_app(db: Path, settings: Settings) -> Starlette:
             return PlainTextResponse("Internal error; it is logged.\n", status_code=500,
                                      headers={"Cache-Control": "no-store"})
 
-    routes = [*api_routes(db, settings),
+    routes = [*api_routes(db, settings, states),
               Route(EVERY_PATH, page, methods=["GET", "HEAD"])]
     # zstd, brotli or gzip, as the client accepts; text only (pictures are compressed)
     app = Starlette(routes=routes, middleware=[Middleware(CompressMiddleware, minimum_size=500)])

@@ -1,33 +1,42 @@
-"""Which state of the archive a worker serves, one rule for the pages (web/live.py) and the
-API (web/api.py): a finished one. While `update` writes (it holds the archive's lock) or
-while some event has no path yet (ingested, not yet built), the worker stays on the state
-it serves; once the archive is finished again, it moves to it.
+"""Which state of the archive a worker serves: a finished one. While `update` writes (it
+holds the archive's lock) or while some event has no path yet (ingested, not yet built), the
+worker stays on the state it serves; once the archive is finished again, it moves to it.
 
-`States` gives the API read-only connections on the state it serves, several at once (one
-per thread asking): every connection holds a read transaction on that same state. A state's
-first connection is taken when the worker moves to it; more are opened while the archive is
-still at that state (their marks, `Store.state_marks`, are the state's: the same marks name
-the same state, as they do in the pages' ETag); once the archive has moved on, requests
-share the connections the state has.
+One `States` per worker watches the archive for the pages (web/live.py) and the API
+(web/api.py) alike: about once a second (`LOOK_EVERY`) it looks whether another state was
+committed (`PRAGMA data_version`), and moves to it when it is finished. It gives read-only
+connections on the state it serves, several at once (one per thread asking): every
+connection holds a read transaction on that same state. A state's first connection is taken
+when the worker moves to it; more are opened while the archive is still at that state (their
+marks, `Store.state_marks`, are the state's: the same marks name the same state, as they do
+in the ETag); once the archive has moved on, requests share the connections the state has.
+What is kept for a state (the answers made, in `Made`) and for a connection (its page model)
+is dropped with it: a retired state's connections are closed as they come back.
 """
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from .. import httpd
+from .. import __version__, httpd
 from ..lock import archive_lock, held_elsewhere
+from ..settings import Settings
+from ..site.render.feeds import EPOCH, parse_time
 from ..store import Store, StoreError
 
 log = httpd.log
 LOOK_EVERY = 1.0  # seconds between two looks for a newer state of the archive
+CONNECTIONS = 4  # threads of a worker reading the archive at once (pages and API together)
+T = TypeVar("T")
 
 
 def unfinished(store: Store, db: Path) -> str | None:
@@ -44,25 +53,74 @@ def unfinished(store: Store, db: Path) -> str | None:
 
 
 class Unavailable(Exception):
-    """The archive cannot be read now (missing, not an archive): 503."""
+    """The archive cannot be read now (missing, busy, a query stopped): 503."""
+
+
+# What a request is answered with in one state: a media type and bytes, a redirect's
+# location (the query is added per request), or nothing (404).
+Outcome = tuple[str, bytes] | str | None
+
+
+class Made:
+    """The outcomes of requests asked in one state, the most recently asked first, within
+    `limit` bytes: a state's answers never change, so one asked again (a popular event, the
+    front page) is sent without its queries and rendering. Kept in the state's `kept`, so
+    dropped with it; safe for threads at once."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.size = 0
+        self.kept: OrderedDict[str, tuple[Outcome, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> tuple[Outcome] | None:
+        with self._lock:
+            found = self.kept.get(key)
+            if found is None:
+                return None
+            self.kept.move_to_end(key)
+            return (found[0],)
+
+    def put(self, key: str, outcome: Outcome) -> None:
+        size = len(key) + 100 + (len(outcome[1]) if isinstance(outcome, tuple)
+                                 else len(outcome or ""))
+        if size > self.limit // 8:
+            return  # one huge answer (a long feed) would push out hundreds of others
+        with self._lock:
+            old = self.kept.pop(key, None)
+            if old is not None:
+                self.size -= old[1]
+            self.kept[key] = (outcome, size)
+            self.size += size
+            while self.size > self.limit:
+                _, (_, dropped) = self.kept.popitem(last=False)
+                self.size -= dropped
 
 
 @dataclass(eq=False)
 class Reading:
-    """One read-only connection in a read transaction on a state, and what a thread using
-    it keeps made for that state (the API's page model)."""
+    """One read-only connection in a read transaction on a state, and what the thread
+    using it keeps made for that state (the page model); one thread at a time."""
 
     store: Store
     kept: dict[str, Any] = field(default_factory=dict)
 
+    def keep(self, name: str, make: Callable[[], T]) -> T:
+        """What is kept under `name` for this connection, made the first time asked."""
+        if name not in self.kept:
+            self.kept[name] = make()
+        return self.kept[name]
+
 
 @dataclass(eq=False)
 class State:
-    """One finished state: its marks, its connections, what is kept for it (shared by the
-    threads reading it; guard writes with `lock`)."""
+    """One finished state: its marks and what HTTP names it by, its connections, what is
+    kept for it (shared by the threads reading it: `keep`)."""
 
     marks: tuple
     version: int  # the watching connection's data_version when it was taken
+    etag: str  # names the state (and what a page of it depends on besides)
+    modified: float  # POSIX seconds of its newest write: Last-Modified
     idle: list[Reading]
     opened: int = 1
     growing: bool = True  # more connections can still be opened on it
@@ -70,13 +128,25 @@ class State:
     kept: dict[str, Any] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def keep(self, name: str, make: Callable[[], T]) -> T:
+        """What is read once for the state and shared by its connections: made by the
+        first thread asking (the others asking for it wait; the rest go on)."""
+        if name not in self.kept:
+            with self.lock:
+                making = self.kept.setdefault(f"making {name}", threading.Lock())
+            with making:
+                if name not in self.kept:
+                    self.kept[name] = make()
+        return self.kept[name]
+
 
 class States:
     """Read-only connections on the finished state a worker serves, for up to `size`
     threads at once (more wait for one to be free)."""
 
-    def __init__(self, db: Path, size: int = 4):
+    def __init__(self, db: Path, settings: Settings, size: int = CONNECTIONS):
         self.db = Path(db)
+        self.settings = settings
         self.size = size
         self.lock = threading.Condition()
         self.state: State | None = None
@@ -183,10 +253,15 @@ class States:
                 if not self._warned:
                     self._warned = True
                     log.warning("%s: serving a state that is not finished: %s", self.db, why)
+            times = [t for t in map(parse_time, store.newest_writes()) if t]
         except BaseException:
             store.close()
             raise
-        return State(marks=marks, version=version, idle=[Reading(store)])
+        settings = self.settings
+        tag = repr((__version__, settings.site_url, settings.publish_full_text, marks))
+        return State(marks=marks, version=version,
+                     etag='W/"' + hashlib.sha256(tag.encode()).hexdigest()[:20] + '"',
+                     modified=max(times, default=EPOCH).timestamp(), idle=[Reading(store)])
 
     def _retire(self, state: State) -> None:
         state.current = False

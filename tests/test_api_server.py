@@ -42,6 +42,7 @@ from newscontext.store import Store, fts
 from newscontext.store.schema import MIGRATIONS, _statements
 from newscontext.web.api import create_api
 from newscontext.web.live import create_app
+from newscontext.web.states import States
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SOHR = ("The [[Syrian Observatory for Human Rights]] claims that scores of [[Syrian Army]] "
@@ -419,6 +420,23 @@ def test_a_forged_cursor_is_refused(client: TestClient):
     assert client.get("/events", params={"limit": 2, "cursor": good}).status_code == 200
 
 
+
+def test_a_cursor_edited_to_a_key_no_event_can_have_is_refused(client: TestClient):
+    """A cursor is plain base64 JSON: a key well formed but impossible (a 30 February, a
+    position or score too large for a float) is a 400 naming the cursor, not a 500, for a
+    search in every order (its matches are ordered by numbers made from the key)."""
+    for sort, keys in (("date", (["2016-02-30", 0, "x"], ["2016-01-19", 10**400, "x"])),
+                       ("-date", (["2016-13-01", 0, "x"], ["2016-01-19", -10**30, "x"])),
+                       ("relevance", ([10**400, "x"], [float("1e308") * 10, "x"]))):
+        good = client.get("/events", params={"q": "killed", "sort": sort, "limit": 1}).json()
+        raw = json.loads(base64.urlsafe_b64decode(good["next"] + "=" * (-len(good["next"]) % 4)))
+        for key in keys:
+            forged = base64.urlsafe_b64encode(json.dumps({**raw, "k": key}).encode()).decode()
+            answer = client.get("/events", params={"q": "killed", "sort": sort, "limit": 1,
+                                                   "cursor": forged})
+            assert answer.status_code == 400, (sort, key)
+            assert answer.json()["parameter"] == "cursor"
+
 def test_one_event_whole(client: TestClient, db: Path):
     with Store(db, readonly=True) as store:
         (sohr,) = event_ids(store, "Syrian Observatory for Human Rights says dozens")
@@ -736,6 +754,56 @@ def test_the_pages_and_the_api_serve_one_state(db: Path, tmp_path: Path, monkeyp
         assert gone() is None  # and with it its answers and page models
         app.state.site.close()
 
+
+
+def test_a_connection_opened_after_a_commit_is_not_taken_for_the_state_before_it(
+        db: Path, tmp_path: Path, monkeypatch):
+    """`reindex` changes no mark of the archive (it renumbers the search index, which the
+    state's kept index of matches reads by number): a connection opened after it is on
+    another state, so it is not added to the state before; the worker moves on instead."""
+    monkeypatch.setattr("newscontext.web.states.LOOK_EVERY", 0.5)
+    copy = _copy(db, tmp_path)
+    states = States(copy, settings_for(copy, workers=1))
+    try:
+        with states.reading() as (first, old):
+            result = CliRunner().invoke(main, ["--db", str(copy), "reindex"])
+            assert result.exit_code == 0, result.output
+            with Store(copy, readonly=True) as now:
+                assert now.state_marks() == old.marks  # the marks cannot tell them apart
+            states.looked = time.monotonic()  # the next look is half a second away
+            with states.reading() as (second, state):
+                assert state is not old and second is not first
+            assert old.opened == 1 and not old.current
+    finally:
+        states.close()
+
+
+def test_a_connection_that_cannot_be_opened_waits_for_one_of_the_state(
+        db: Path, tmp_path: Path):
+    """An archive migrated by a newer newscontext while this one serves it: another
+    connection cannot be opened (its schema is unknown here), so a request waits for one of
+    the state's connections instead of failing."""
+    copy = _copy(db, tmp_path)
+    states = States(copy, settings_for(copy, workers=1))
+    got: list[tuple] = []
+
+    def ask() -> None:
+        with states.reading() as taken:
+            got.append(taken)
+
+    try:
+        with states.reading() as (first, old):
+            with sqlite3.connect(copy) as newer:
+                newer.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+            states.looked = time.monotonic() + 3600  # no look for a newer state meanwhile
+            asking = threading.Thread(target=ask)
+            asking.start()
+            time.sleep(0.5)
+            assert asking.is_alive() and got == []  # waiting for a connection
+        asking.join(10)
+        assert got == [(first, old)]
+    finally:
+        states.close()
 
 def test_a_worker_answers_several_requests_at_once(db: Path, monkeypatch):
     """A slow answer (here an entity list made to take a second) does not hold up the

@@ -6,7 +6,7 @@ Every function here is pure: it reads the rows of the titles table (store/titles
 says which rows to write, so `resolve` gives the same rows whatever order the titles came in.
 
 The fold decides group by group (the spellings with one fold key), so after a change only
-the groups it can reach are folded again (`reached_keys`, `group_targets`): those of the
+the groups it can reach are folded again (`reached_titles`, `group_targets`): those of the
 targets whose events changed and of the titles whose rows were saved, each group being its
 own spelling's and those of the titles its row led to before and leads to after. A group
 none of them reaches has the same spellings, links and pages as when it was last folded.

@@ -26,9 +26,6 @@ class EntitiesStore:
 
     # -- titles and entities ---------------------------------------------------------------
 
-    def known_titles(self) -> set[str]:
-        return {row[0] for row in self.conn.execute("SELECT title FROM titles")}
-
     def save_titles(self, infos: Iterable[TitleInfo], origin: str, at: str) -> int:
         """Upsert what was learnt about titles; returns how many canonical titles changed."""
         rows = [(i.title, i.canonical, i.pageid, i.wikidata, int(i.disambiguation),

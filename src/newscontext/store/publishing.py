@@ -261,14 +261,9 @@ class PublishingStore:
 
     def slug_dates(self, event_ids: Iterable[str]) -> set[str]:
         """Every day an event was ever published under (moves leave the old day behind)."""
-        ids = list(event_ids)
-        found: set[str] = set()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            found |= {row[0] for row in self.conn.execute(
-                f"SELECT DISTINCT date FROM event_slugs WHERE event_id IN ({marks})", chunk)}
-        return found
+        return {row[0] for row in self.conn.execute(
+            "SELECT DISTINCT date FROM event_slugs "
+            "WHERE event_id IN (SELECT value FROM json_each(?))", (json.dumps(list(event_ids)),))}
 
     def articles_since(self, stamp: str) -> list[str]:
         """Source URLs whose article was (re-)extracted, or its cover picture kept, at or
@@ -280,15 +275,11 @@ class PublishingStore:
             "WHERE i.fetched_at >= ? AND i.copy_sha256 IS NOT NULL", (stamp, stamp))]
 
     def events_citing(self, source_urls: Iterable[str]) -> set[str]:
-        urls = list(source_urls)
-        found: set[str] = set()
-        for start in range(0, len(urls), 200):
-            chunk = urls[start : start + 200]
-            marks = ",".join("?" * len(chunk))
-            found |= {row[0] for row in self.conn.execute(
-                "SELECT DISTINCT e.id FROM events e, json_each(e.sources) j "
-                f"WHERE json_extract(j.value, '$.url') IN ({marks})", chunk)}
-        return found
+        """Events citing one of these URLs (one pass over the events, however many URLs)."""
+        return {row[0] for row in self.conn.execute(
+            "SELECT DISTINCT e.id FROM events e, json_each(e.sources) j "
+            "WHERE json_extract(j.value, '$.url') IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(source_urls)),))}
 
     def cited_sources(self, urls: Iterable[str] | None = None
                       ) -> dict[str, list[tuple[str, str, str]]]:

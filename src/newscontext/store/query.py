@@ -39,6 +39,14 @@ class EventQuery:
 # events by date and checking each (a few dozen steps), not by reading all of its events and
 # sorting them (COVID-19 pandemic at 150,000 events: 18,000 rows sorted for 50).
 HUB_EVENTS = 2000
+POSITIONS = 1_000_000  # an event's place in its day is below this: date and place as one number
+
+# By date: the ORDER BY and the condition of the rows after a cursor's key (k0, k1, k2).
+DATE_ORDERS = {
+    "date": ("e.date, e.position, e.id", "(e.date, e.position, e.id) > (:k0, :k1, :k2)"),
+    "-date": ("e.date DESC, e.position DESC, e.id DESC",
+              "(e.date, e.position, e.id) < (:k0, :k1, :k2)"),
+}
 
 
 def _filters(query: EventQuery, hubs: frozenset[str] = frozenset()
@@ -115,12 +123,7 @@ def list_events(conn: sqlite3.Connection, query: EventQuery, after: list | None,
     walk = bool(hubs) and len(hubs) == len(query.entities) and not query.stories
     where, params = _filters(query, hubs if walk else frozenset())
     params["limit"] = limit
-    if query.sort == "date":
-        order, key = ("e.date, e.position, e.id",
-                      "(e.date, e.position, e.id) > (:k0, :k1, :k2)")
-    else:
-        order, key = ("e.date DESC, e.position DESC, e.id DESC",
-                      "(e.date, e.position, e.id) < (:k0, :k1, :k2)")
+    order, key = DATE_ORDERS[query.sort]
     if after is not None:
         params.update({f"k{n}": value for n, value in enumerate(after)})
         where.append(key)
@@ -159,7 +162,7 @@ def _search(conn: sqlite3.Connection, query: EventQuery, after: list | None, lim
         assert bm is not None
         primary = bm * (1.0 + RECENCY / (1.0 + (index.newest - day) / RECENCY_DAYS))
     else:  # day and place as one exact number (a day is x.5, a place < 1,000,000)
-        primary = day * 1_000_000 + index.position[rowids]
+        primary = day * POSITIONS + index.position[rowids]
         if query.sort == "-date":
             primary = -primary
     newest_first = query.sort == "-date"
@@ -209,7 +212,7 @@ def _search(conn: sqlite3.Connection, query: EventQuery, after: list | None, lim
 
 
 def _bound(after: list, relevance: bool, newest_first: bool) -> float:
-    bound = float(after[0]) if relevance else _julian(after[0]) * 1_000_000 + after[1]
+    bound = float(after[0]) if relevance else _julian(after[0]) * POSITIONS + after[1]
     return -bound if newest_first else bound
 
 
@@ -223,12 +226,8 @@ def list_events_by_sql(conn: sqlite3.Connection, query: EventQuery, after: list 
     params["limit"] = limit
     if query.sort == "relevance":
         order, key = "score, e.id", "(score, e.id) > (:k0, :k1)"
-    elif query.sort == "date":
-        order, key = ("e.date, e.position, e.id",
-                      "(e.date, e.position, e.id) > (:k0, :k1, :k2)")
     else:
-        order, key = ("e.date DESC, e.position DESC, e.id DESC",
-                      "(e.date, e.position, e.id) < (:k0, :k1, :k2)")
+        order, key = DATE_ORDERS[query.sort]
     if after is not None:
         params.update({f"k{n}": value for n, value in enumerate(after)})
     params.update(q=query.fts, lift=RECENCY, days=RECENCY_DAYS)

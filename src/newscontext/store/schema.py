@@ -4,6 +4,17 @@ from __future__ import annotations
 
 import sqlite3
 
+# A trigger's statements that list the link targets an event (NEW) writes and mark them for
+# `resolve`: the same on insert and on update (part of a released migration: never edit).
+_LINKS_OF_NEW = """        INSERT OR IGNORE INTO event_links (target, event_id, live)
+            SELECT t, NEW.id, NEW.removed = 0 FROM (
+                SELECT json_extract(j.value, '$.target') AS t FROM json_each(NEW.links) j
+                UNION ALL SELECT json_extract(l.value, '$.target') FROM json_each(NEW.stories) s,
+                    json_each(json_extract(s.value, '$.links')) l)
+            WHERE t IS NOT NULL AND t != '';
+        INSERT OR IGNORE INTO resolve_pending (title)
+            SELECT target FROM event_links WHERE event_id = NEW.id;"""
+
 # Each entry migrates the schema from version i to i+1; never edit a released entry.
 MIGRATIONS: list[str] = [
     """
@@ -489,7 +500,7 @@ MIGRATIONS: list[str] = [
         made_at     TEXT NOT NULL
     );                                      -- (a rowid table: its rows are large)
     """,
-    """
+    f"""
     -- What `resolve` reads instead of every event's JSON (store/titles.py): the link targets
     -- each event writes, kept by the triggers below in the same transaction as the event;
     -- the targets whose events changed since resolve last ran; each title's fold key.
@@ -512,14 +523,7 @@ MIGRATIONS: list[str] = [
     CREATE INDEX titles_by_canonical ON titles (canonical);
 
     CREATE TRIGGER event_links_added AFTER INSERT ON events BEGIN
-        INSERT OR IGNORE INTO event_links (target, event_id, live)
-            SELECT t, NEW.id, NEW.removed = 0 FROM (
-                SELECT json_extract(j.value, '$.target') AS t FROM json_each(NEW.links) j
-                UNION ALL SELECT json_extract(l.value, '$.target') FROM json_each(NEW.stories) s,
-                    json_each(json_extract(s.value, '$.links')) l)
-            WHERE t IS NOT NULL AND t != '';
-        INSERT OR IGNORE INTO resolve_pending (title)
-            SELECT target FROM event_links WHERE event_id = NEW.id;
+{_LINKS_OF_NEW}
     END;
     CREATE TRIGGER event_links_changed AFTER UPDATE OF id, links, stories, removed ON events
     WHEN OLD.id IS NOT NEW.id OR OLD.links IS NOT NEW.links OR OLD.stories IS NOT NEW.stories
@@ -527,14 +531,7 @@ MIGRATIONS: list[str] = [
         INSERT OR IGNORE INTO resolve_pending (title)
             SELECT target FROM event_links WHERE event_id = OLD.id;
         DELETE FROM event_links WHERE event_id = OLD.id;
-        INSERT OR IGNORE INTO event_links (target, event_id, live)
-            SELECT t, NEW.id, NEW.removed = 0 FROM (
-                SELECT json_extract(j.value, '$.target') AS t FROM json_each(NEW.links) j
-                UNION ALL SELECT json_extract(l.value, '$.target') FROM json_each(NEW.stories) s,
-                    json_each(json_extract(s.value, '$.links')) l)
-            WHERE t IS NOT NULL AND t != '';
-        INSERT OR IGNORE INTO resolve_pending (title)
-            SELECT target FROM event_links WHERE event_id = NEW.id;
+{_LINKS_OF_NEW}
     END;
     CREATE TRIGGER event_links_deleted AFTER DELETE ON events BEGIN
         INSERT OR IGNORE INTO resolve_pending (title)

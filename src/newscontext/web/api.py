@@ -212,13 +212,24 @@ def _decode_cursor(cursor: str | None, fingerprint: str,
 
 
 def _date_key(key: list) -> bool:
-    return (len(key) == 3 and isinstance(key[0], str) and _DATE.fullmatch(key[0]) is not None
-            and type(key[1]) is int and isinstance(key[2], str))
+    """(day, position, id): a day of the calendar, a position a day can have. A search orders
+    its matches by a number made of both, so what could not be one is refused here."""
+    if not (len(key) == 3 and isinstance(key[0], str) and _DATE.fullmatch(key[0]) is not None
+            and type(key[1]) is int and 0 <= key[1] < query.POSITIONS and isinstance(key[2], str)):
+        return False
+    try:
+        date.fromisoformat(key[0])
+    except ValueError:
+        return False
+    return True
 
 
 def _score_key(key: list) -> bool:
-    return (len(key) == 2 and type(key[0]) in (int, float) and math.isfinite(key[0])
-            and isinstance(key[1], str))
+    """(score, id): a score is a finite float (an int beyond a float's range is not)."""
+    score = key[0] if len(key) == 2 else None
+    if type(score) is int:
+        score = float(score) if abs(score) < 2**1000 else None
+    return type(score) is float and math.isfinite(score) and isinstance(key[1], str)
 
 
 def _title_key(key: list) -> bool:

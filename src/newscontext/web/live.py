@@ -198,10 +198,9 @@ class LiveSite:
         if kept is not None:
             return self.send(state, kept[0], query, headers)
         with self.states.reading() as (reading, state):
-            making = self.making(reading, state)
             try:
                 with reading.store.deadline(self.settings.serve_query_timeout):
-                    outcome = self.make(making, path, headers)
+                    outcome = self.make(self.making(reading, state), path, headers)
             except sqlite3.OperationalError as exc:
                 if "interrupt" not in str(exc):
                     raise

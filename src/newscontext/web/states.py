@@ -180,6 +180,9 @@ class States:
                 self.lock.wait(LOOK_EVERY)
         try:  # opened outside the lock: other threads take idle connections meanwhile
             reading = self._open(state)
+        except (StoreError, sqlite3.Error) as exc:  # e.g. a newer newscontext migrated it
+            log.warning("cannot open another connection on the archive: %s", exc)
+            reading = None
         except BaseException:
             with self.lock:
                 state.opened -= 1
@@ -193,11 +196,18 @@ class States:
         return reading, state
 
     def _open(self, state: State) -> Reading | None:
-        """Another connection on `state`, or None when the archive is no longer at it."""
+        """Another connection on `state`, or None when the archive is no longer at it: its
+        transaction's first read fixes what it sees; if no commit came since the state was
+        taken (the watcher's `data_version` is the state's), that is the state. Equal marks
+        alone are not enough: some commits change no mark (`reindex` renumbers the index)."""
         store = Store(self.db, readonly=True)
         try:
             store.conn.execute("BEGIN")
-            if store.state_marks() != state.marks:
+            same = store.state_marks() == state.marks
+            with self.lock:
+                same = same and self.watch is not None and state.version == self.watch.execute(
+                    "PRAGMA data_version").fetchone()[0]
+            if not same:
                 store.close()
                 return None
         except BaseException:

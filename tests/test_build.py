@@ -93,9 +93,10 @@ def test_incremental_build_after_a_rewording(tmp_path: Path):
 
 
 def test_a_build_makes_the_redirect_map_once(tmp_path: Path, monkeypatch):
-    """`_redirects` and the sitemap both need the redirect map, which reads every subject's
-    event count (at archive scale, every build): a build, full or not, makes it once and
-    both use it."""
+    """`_redirects` and the sitemap both need the redirect map, which reads every event's
+    story headings (at archive scale, a second): a build, full or not, makes it once and
+    both use it; a build after which nothing changed reads the one kept by the build
+    before."""
     made: list[dict[str, str]] = []
     real = redirects.redirect_map
 
@@ -109,6 +110,11 @@ def test_a_build_makes_the_redirect_map_once(tmp_path: Path, monkeypatch):
     first = archive.build(site, search=False)
     assert first.full and len(made) == 1
     assert "sitemap" in first.extras and "redirects" in first.extras
+    kept = (site / "_redirects").read_bytes()
+    made.clear()
+    quiet = archive.build(site, search=False)
+    assert made == [] and quiet.extras == first.extras  # the kept map, the same counts
+    assert (site / "_redirects").read_bytes() == kept
     revised = tmp_path / "r2" / "2016-01-19.wiki"
     revised.parent.mkdir()
     revised.write_text(wikitext("2016-01-19").replace(SOHR_LINE, REWORDED), encoding="utf-8")

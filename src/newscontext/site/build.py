@@ -27,6 +27,7 @@ import functools
 import hashlib
 import json
 import logging
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures.process import BrokenProcessPool
@@ -77,18 +78,49 @@ Job = tuple
 class Shared:
     """What a build's extras share, made once per build when one first asks for it: the
     redirect map (`_redirects` lists it, the sitemap leaves its old paths out; at archive
-    scale it reads every subject's event count)."""
+    scale it reads every event's story headings: a second at 150,000 events). The map is
+    kept in the site's state folder under `key` (the archive's change counter, the site
+    code, the window and the settings), so a build after which nothing changed reads it
+    back instead of making it again."""
 
-    def __init__(self, store: Store, settings: Settings):
+    KEPT = "redirect-map.json"
+
+    def __init__(self, store: Store, settings: Settings, outdir: Path | None = None,
+                 key: str = ""):
         self.store = store
         self.settings = settings
+        self.kept = outdir / STATE_DIR / self.KEPT if outdir is not None and key else None
+        self.key = key
         self._redirect_map: dict[str, str] | None = None
 
     def redirect_map(self) -> dict[str, str]:
         """Old path -> current path (see `redirects.redirect_map`)."""
         if self._redirect_map is None:
+            self._redirect_map = self._read_kept()
+        if self._redirect_map is None:
             self._redirect_map = redirects.redirect_map(self.store, self.settings)
+            self._keep(self._redirect_map)
         return self._redirect_map
+
+    def _read_kept(self) -> dict[str, str] | None:
+        if self.kept is None:
+            return None
+        try:
+            data = json.loads(self.kept.read_bytes())
+        except (OSError, ValueError):
+            return None  # none yet, or unreadable: made again
+        if not isinstance(data, dict) or data.get("key") != self.key:
+            return None
+        found = data.get("map")
+        return found if isinstance(found, dict) else None
+
+    def _keep(self, found: dict[str, str]) -> None:
+        if self.kept is None:
+            return
+        aside = self.kept.with_name(self.KEPT + ".new")
+        aside.write_text(json.dumps({"key": self.key, "map": found}, ensure_ascii=False),
+                         encoding="utf-8")
+        os.replace(aside, self.kept)  # whole or not at all: a killed build leaves the old
 
 
 # A build extra: a step after the pages (the sitemap, `_redirects`, ...) that writes its
@@ -686,7 +718,8 @@ def _build(store: Store, settings: Settings, outdir: Path, *, full: bool,
             manifest.note_made([path for files in plan.kept_feeds for path in files])
         # Deleted before the extras: the sitemap lists what is left.
         writer.remove(manifest.not_made(KEEP) if full else sorted(set(plan.gone)))
-        shared = Shared(store, settings)
+        shared = Shared(store, settings, outdir, json.dumps(
+            [change_seq, renderer(), window, repr(settings)]))
         for extra_step in extras:
             report.extras[extra_step.__name__] = extra_step(store, settings, outdir, writer,
                                                             shared)

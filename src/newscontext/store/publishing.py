@@ -276,10 +276,13 @@ class PublishingStore:
 
     def events_citing(self, source_urls: Iterable[str]) -> set[str]:
         """Events citing one of these URLs (one pass over the events, however many URLs)."""
+        urls = list(source_urls)
+        if not urls:
+            return set()  # no new article: no pass over the events
         return {row[0] for row in self.conn.execute(
             "SELECT DISTINCT e.id FROM events e, json_each(e.sources) j "
             "WHERE json_extract(j.value, '$.url') IN (SELECT value FROM json_each(?))",
-            (json.dumps(list(source_urls)),))}
+            (json.dumps(urls),))}
 
     def cited_sources(self, urls: Iterable[str] | None = None
                       ) -> dict[str, list[tuple[str, str, str]]]:

@@ -329,6 +329,22 @@ def test_a_page_asked_again_is_sent_without_queries_within_the_cache_bound(built
         assert "/" + pages[-1] in made.kept and asked[0] not in made.kept
 
 
+
+def test_made_up_paths_do_not_push_the_kept_pages_out(built: Built):
+    """404s are kept apart from the pages, in a sixteenth of the bound: a crawler asking
+    for thousands of made-up paths leaves the pages kept (and its 404s within their own)."""
+    settings = Settings(db=built.db, workers=1, serve_cache_mb=1)
+    app = create_app(built.db, settings)
+    page = "/" + next(name for name in site_files(built.out)
+                      if name.startswith("news/") and name.endswith(".html"))
+    with TestClient(app) as client:
+        assert client.get(page).status_code == 200
+        for n in range(600):  # 1.2 MB of paths: more than the whole bound
+            assert client.get(f"/no/such/{n:04d}-" + "x" * 2000).status_code == 404
+        site = app.state.site
+        assert page in site.made(site.states.state).kept
+        assert 0 < site.missing(site.states.state).size <= 62_500
+
 def test_a_worker_makes_several_pages_at_once(built: Built, monkeypatch):
     """A slow page (here a source page made to take a second) does not hold up the others:
     each is made on a connection of its own, with its own page model, all on one state; both

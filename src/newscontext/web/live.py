@@ -99,6 +99,15 @@ class LiveSite:
         """The answers kept for `state`, within `serve_cache_mb`."""
         return state.keep("pages", lambda: Made(self.settings.serve_cache_mb * 1_000_000))
 
+    def missing(self, state: State) -> Made:
+        """The paths found to be nothing (404) in `state`, within a sixteenth of the bound:
+        apart from the pages, so that a crawler asking for endless made-up paths cannot push
+        the pages out."""
+        return state.keep("missing", lambda: Made(self.settings.serve_cache_mb * 62_500))
+
+    def kept(self, state: State, path: str) -> tuple[Outcome] | None:
+        return self.made(state).get(path) or self.missing(state).get(path)
+
     def making(self, reading: Reading, state: State) -> Making:
         """What `reading`'s thread makes pages with (its page model kept with it, shared
         with the API's answers on the same connection)."""
@@ -194,7 +203,7 @@ class LiveSite:
         """The whole answer to a GET (or HEAD) of `path`; run in a thread. An answer kept
         for the current state is sent without taking a connection."""
         state = self.states.current()
-        kept = self.made(state).get(path)
+        kept = self.kept(state, path)
         if kept is not None:
             return self.send(state, kept[0], query, headers)
         with self.states.reading() as (reading, state):
@@ -209,7 +218,7 @@ class LiveSite:
                 raise Unavailable("the page took too long to make") from None
         if isinstance(outcome, Response):
             return outcome
-        self.made(state).put(path, outcome)
+        (self.made if outcome is not None else self.missing)(state).put(path, outcome)
         return self.send(state, outcome, query, headers)
 
     def make(self, making: Making, path: str, headers: dict[str, str]) -> Outcome | Response:

@@ -175,27 +175,20 @@ class PublishingStore:
         return dict(self.conn.execute(f"{sql} WHERE title IN (SELECT value FROM json_each(?))",
                                       (json.dumps(list(titles)),)).fetchall())
 
-    @staticmethod
-    def _under(headings: Iterable[str] | None) -> str:
-        """The events to read for these story headings: only those under one of them
-        (event_stories, indexed), not every event's headings (a scan of the archive)."""
-        if headings is None:
-            return "events e"
-        return ("(SELECT DISTINCT event_id FROM event_stories WHERE title IN "
-                "(SELECT value FROM json_each(:h))) x JOIN events e ON e.id = x.event_id")
-
     def plain_headings(self, headings: Iterable[str] | None = None) -> dict[str, int]:
         """Story headings written, on some event, as other than one link (their story has
         a page of its own): heading -> 1."""
-        sql = ("SELECT DISTINCT json_extract(s.value, '$.text') AS heading "
-               f"FROM {self._under(headings)}, json_each(e.stories) s "
-               "WHERE NOT (json_array_length(s.value, '$.links') = 1 AND "
-               "json_extract(s.value, '$.links[0].label') = json_extract(s.value, '$.text'))")
-        params: dict[str, str] = {}
-        if headings is not None:
-            sql += " AND heading IN (SELECT value FROM json_each(:h))"
-            params = {"h": json.dumps(list(headings))}
-        return {row[0]: 1 for row in self.conn.execute(sql, params)}
+        sql = "SELECT DISTINCT heading FROM event_headings WHERE one_link = 0"
+        return {row[0]: 1 for row in self._of_headings(sql, headings)}
+
+    def _of_headings(self, sql: str, headings: Iterable[str] | None,
+                     suffix: str = "") -> sqlite3.Cursor:
+        """`sql` over event_headings (`heading` among these, when given), then `suffix`."""
+        if headings is None:
+            return self.conn.execute(sql + suffix)
+        return self.conn.execute(
+            f"{sql} AND heading IN (SELECT value FROM json_each(?)){suffix}",
+            (json.dumps(list(headings)),))
 
     def moved_entities(self, titles: Iterable[str] | None = None) -> dict[str, str]:
         """Entity title -> the title it now stands for, for entities whose title became a
@@ -211,21 +204,14 @@ class PublishingStore:
         """Story heading -> the subject (canonical entity) it is, for headings that are one
         link and nothing else ("[[Syrian Civil War]]"): their page is the subject's. Where
         a heading was linked to different titles, its newest event's link counts."""
-        sql = ("SELECT json_extract(s.value, '$.text') AS heading, "
-               "COALESCE(t.canonical, json_extract(s.value, '$.links[0].target')) "
-               f"FROM {self._under(headings)}, json_each(e.stories) s LEFT JOIN titles t "
-               "ON t.title = json_extract(s.value, '$.links[0].target') "
-               "WHERE json_array_length(s.value, '$.links') = 1 "
-               "AND json_extract(s.value, '$.links[0].label') = json_extract(s.value, '$.text') ")
-        params: dict[str, str] = {}
-        if headings is not None:
-            sql += "AND heading IN (SELECT value FROM json_each(:h)) "
-            params = {"h": json.dumps(list(headings))}
-        found: dict[str, str] = {}
-        for heading, subject in self.conn.execute(
-                sql + "ORDER BY e.date, e.position", params):
-            found[heading] = subject  # the newest last
-        return found
+        rows = self._of_headings(
+            "SELECT heading, target, MAX(date || printf('%010d', position)) "
+            "FROM event_headings WHERE one_link = 1", headings, " GROUP BY heading")
+        newest = {heading: target for heading, target, _ in rows}
+        canonical = dict(self.conn.execute(
+            "SELECT title, canonical FROM titles WHERE title IN (SELECT value FROM json_each(?))",
+            (json.dumps([t for t in newest.values() if t is not None]),)))
+        return {heading: canonical.get(target) or target for heading, target in newest.items()}
 
     def entities_newest_event(self) -> list[tuple[str, str, int]]:
         """(entity, date, position) of every entity's newest event (removed ones too), newest

@@ -15,6 +15,16 @@ _LINKS_OF_NEW = """        INSERT OR IGNORE INTO event_links (target, event_id, 
         INSERT OR IGNORE INTO resolve_pending (title)
             SELECT target FROM event_links WHERE event_id = NEW.id;"""
 
+# The story headings an event (NEW) is under, as `event_headings` keeps them (part of a
+# released migration: never edit).
+_HEADINGS_OF_NEW = """        INSERT OR IGNORE INTO event_headings
+                (heading, event_id, one_link, target, date, position)
+            SELECT json_extract(s.value, '$.text'), NEW.id,
+                json_array_length(s.value, '$.links') = 1 AND
+                    json_extract(s.value, '$.links[0].label') = json_extract(s.value, '$.text'),
+                json_extract(s.value, '$.links[0].target'), NEW.date, NEW.position
+            FROM json_each(NEW.stories) s WHERE json_extract(s.value, '$.text') IS NOT NULL;"""
+
 # Each entry migrates the schema from version i to i+1; never edit a released entry.
 MIGRATIONS: list[str] = [
     """
@@ -548,6 +558,41 @@ MIGRATIONS: list[str] = [
             UNION ALL SELECT e.id, e.removed, json_extract(l.value, '$.target')
             FROM events e, json_each(e.stories) s, json_each(json_extract(s.value, '$.links')) l)
         WHERE t IS NOT NULL AND t != '';
+    """,
+    f"""
+    -- Every event's story headings in a narrow table kept by triggers (store/publishing.py):
+    -- which subject a heading that is one link stands for (its newest event's link) and
+    -- which headings are written otherwise, read without parsing every event's JSON.
+    CREATE TABLE event_headings (
+        heading     TEXT NOT NULL,          -- as written
+        event_id    TEXT NOT NULL,
+        one_link    INTEGER NOT NULL,       -- 1: the heading is one link, its label the text
+        target      TEXT,                   -- the first link's target
+        date        TEXT NOT NULL,          -- the event's, to find a heading's newest event
+        position    INTEGER NOT NULL,
+        PRIMARY KEY (heading, one_link, event_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX event_headings_by_event ON event_headings (event_id);
+
+    CREATE TRIGGER event_headings_added AFTER INSERT ON events BEGIN
+{_HEADINGS_OF_NEW}
+    END;
+    CREATE TRIGGER event_headings_changed AFTER UPDATE OF id, stories, date, position ON events
+    WHEN OLD.id IS NOT NEW.id OR OLD.stories IS NOT NEW.stories OR OLD.date IS NOT NEW.date
+        OR OLD.position IS NOT NEW.position BEGIN
+        DELETE FROM event_headings WHERE event_id = OLD.id;
+{_HEADINGS_OF_NEW}
+    END;
+    CREATE TRIGGER event_headings_deleted AFTER DELETE ON events BEGIN
+        DELETE FROM event_headings WHERE event_id = OLD.id;
+    END;
+
+    INSERT OR IGNORE INTO event_headings (heading, event_id, one_link, target, date, position)
+        SELECT json_extract(s.value, '$.text'), e.id,
+            json_array_length(s.value, '$.links') = 1 AND
+                json_extract(s.value, '$.links[0].label') = json_extract(s.value, '$.text'),
+            json_extract(s.value, '$.links[0].target'), e.date, e.position
+        FROM events e, json_each(e.stories) s WHERE json_extract(s.value, '$.text') IS NOT NULL;
     """,
 ]
 

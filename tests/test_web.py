@@ -345,6 +345,37 @@ def test_made_up_paths_do_not_push_the_kept_pages_out(built: Built):
         assert page in site.made(site.states.state).kept
         assert 0 < site.missing(site.states.state).size <= 62_500
 
+
+def test_a_page_asked_by_many_at_once_is_made_once(built: Built, monkeypatch):
+    """After an update every kept answer is gone, and a popular page is asked by many at
+    once: one thread makes it, the others wait for its answer (the build's bytes for all)."""
+    slow_citing = LivePlan.citing
+    made: list[str] = []
+
+    def citing(plan: LivePlan, url: str) -> list[tuple[str, str, str]]:
+        made.append(url)
+        time.sleep(0.5)
+        return slow_citing(plan, url)
+
+    monkeypatch.setattr(LivePlan, "citing", citing)
+    source = next(name for name in site_files(built.out) if name.startswith("sources/"))
+    with TestClient(create_app(built.db, built.settings)) as alone:
+        assert alone.get("/" + source).status_code == 200
+    once = len(made)  # what making the page once reads
+    made.clear()
+    app = create_app(built.db, built.settings)
+    with TestClient(app) as client:
+        assert client.get("/about.html").status_code == 200  # the state is taken
+        answers: list[httpx.Response] = []
+        askers = [threading.Thread(target=lambda: answers.append(client.get("/" + source)))
+                  for _ in range(4)]
+        for asker in askers:
+            asker.start()
+        for asker in askers:
+            asker.join(30)
+    assert len(answers) == 4 and once > 0 and len(made) == once
+    assert {a.content for a in answers} == {(built.out / source).read_bytes()}
+
 def test_a_worker_makes_several_pages_at_once(built: Built, monkeypatch):
     """A slow page (here a source page made to take a second) does not hold up the others:
     each is made on a connection of its own, with its own page model, all on one state; both

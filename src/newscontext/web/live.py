@@ -53,7 +53,7 @@ from ..site.render.feeds import FeedMaker
 from ..site.render.search import SEARCH_PAGE, search_page_html
 from ..site.serve import CONTENT_TYPES, EVERY_PATH, candidates, content_type
 from ..store import Store, StoreError
-from .states import Made, Outcome, Reading, State, States, Unavailable
+from .states import Made, Makers, Outcome, Reading, State, States, Unavailable
 
 log = httpd.log
 NOT_FOUND_PAGE = not_found_html()  # the same bytes as the build's /404.html
@@ -204,8 +204,17 @@ class LiveSite:
         for the current state is sent without taking a connection."""
         state = self.states.current()
         kept = self.kept(state, path)
-        if kept is not None:
-            return self.send(state, kept[0], query, headers)
+        if kept is None:  # made by one thread at a time: the others wait for its answer
+            makers = state.keep("makers", Makers)
+            with makers.first(path, self.settings.serve_query_timeout) as mine:
+                if not mine:
+                    kept = self.kept(state, path)
+                if kept is None:
+                    return self._made_now(path, query, headers)
+        return self.send(state, kept[0], query, headers)
+
+    def _made_now(self, path: str, query: str, headers: dict[str, str]) -> Response:
+        """The answer made on a connection of the current state, and kept for it."""
         with self.states.reading() as (reading, state):
             try:
                 with reading.store.deadline(self.settings.serve_query_timeout):

@@ -97,6 +97,38 @@ class Made:
                 self.size -= dropped
 
 
+
+class Makers:
+    """The answers being made in one state: a request for one that another thread is making
+    waits for it rather than making it too. When an update finishes, every kept answer goes
+    with the old state, and a popular page (the front page) is asked by many at once: made
+    once, not once per thread of every worker. Kept in the state's `kept`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._making: dict[str, threading.Event] = {}
+
+    @contextmanager
+    def first(self, key: str, wait: float) -> Iterator[bool]:
+        """True: this thread makes `key` (others asking meanwhile wait until it is done);
+        False: another was making it and is done (or `wait` seconds passed): look for what
+        it kept, and make it only if there is nothing."""
+        with self._lock:
+            event = self._making.get(key)
+            mine = event is None
+            if event is None:
+                event = self._making[key] = threading.Event()
+        if not mine:
+            event.wait(wait)
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            with self._lock:
+                del self._making[key]
+            event.set()
+
 @dataclass(eq=False)
 class Reading:
     """One read-only connection in a read transaction on a state, and what the thread

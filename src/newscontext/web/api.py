@@ -42,7 +42,7 @@ from ..site import urls
 from ..site.pages import Pages
 from ..store import Store, fts, query
 from .openapi import openapi_document
-from .states import Made, State, States, Unavailable
+from .states import Made, Makers, State, States, Unavailable
 
 PREFIX = "/api/v1"
 DEFAULT_LIMIT = 50
@@ -299,9 +299,20 @@ class Api:
     def _read(self, handler: Callable[..., Any], path: dict, args: dict, key: str) -> bytes:
         """The answer's body: as kept for the current state, or made by the handler on a
         connection of that state under the query deadline."""
-        kept = self._answers(self.states.current()).get(key)  # no connection needed
-        if kept is not None:
-            return kept[0][1]  # type: ignore[index]
+        state = self.states.current()
+        kept = self._answers(state).get(key)  # no connection needed
+        if kept is None:  # made by one thread at a time: the others wait for its answer
+            makers = state.keep("api makers", Makers)
+            with makers.first(key, self.settings.serve_query_timeout) as mine:
+                if not mine:
+                    kept = self._answers(state).get(key)
+                if kept is None:
+                    return self._made_now(handler, path, args, key)
+        return kept[0][1]  # type: ignore[index]
+
+    def _made_now(self, handler: Callable[..., Any], path: dict, args: dict, key: str
+                  ) -> bytes:
+        """The answer made on a connection of the current state, and kept for it."""
         with self.states.reading() as (reading, state):
             made = self._answers(state)
             self._local.reading, self._local.state = reading, state

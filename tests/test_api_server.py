@@ -436,6 +436,14 @@ def test_a_cursor_edited_to_a_key_no_event_can_have_is_refused(client: TestClien
                                                    "cursor": forged})
             assert answer.status_code == 400, (sort, key)
             assert answer.json()["parameter"] == "cursor"
+    # a lone surrogate is a str to JSON but no text to SQLite: in every list's cursor
+    for path in ("/events", "/entities", "/stories"):
+        good = client.get(path, params={"limit": 1}).json()["next"]
+        raw = json.loads(base64.urlsafe_b64decode(good + "=" * (-len(good) % 4)))
+        key = [part + "\ud800" if isinstance(part, str) else part for part in raw["k"]]
+        forged = base64.urlsafe_b64encode(json.dumps({**raw, "k": key}).encode()).decode()
+        answer = client.get(path, params={"limit": 1, "cursor": forged})
+        assert answer.status_code == 400 and answer.json()["parameter"] == "cursor", path
 
 def test_one_event_whole(client: TestClient, db: Path):
     with Store(db, readonly=True) as store:

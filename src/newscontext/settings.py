@@ -156,9 +156,9 @@ class Settings:
     # before they are stopped with 503: a query a client made expensive must not hold a
     # worker, and a page that takes this long is wrong anyway.
     serve_query_timeout: float = 5.0
-    # Megabytes of pages a live worker keeps made for the archive's current state, and a
-    # quarter more of API answers (one asked again is sent without being made again; all
-    # are dropped when the state moves).
+    # Megabytes of pages a live worker keeps made for the archive's current state, a quarter
+    # more of API answers and a sixteenth more of 404s (one asked again is sent without
+    # being made again; all are dropped when the state moves).
     serve_cache_mb: int = 64
 
     @classmethod

@@ -77,11 +77,11 @@ Job = tuple
 
 class Shared:
     """What a build's extras share, made once per build when one first asks for it: the
-    redirect map (`_redirects` lists it, the sitemap leaves its old paths out; at archive
-    scale it reads every event's story headings: a second at 150,000 events). The map is
-    kept in the site's state folder under `key` (the archive's change counter, the site
-    code, the window and the settings), so a build after which nothing changed reads it
-    back instead of making it again."""
+    redirect map (`_redirects` lists it, the sitemap leaves its old paths out; it reads
+    every story heading, subject and old path). The map is kept in the site's state folder
+    under `key` (a digest of the archive's change counter, the site's and the store's code,
+    the window and the settings), so a build after which nothing changed reads it back
+    instead of making it again."""
 
     KEPT = "redirect-map.json"
 
@@ -623,6 +623,15 @@ def renderer() -> str:
     return digest.hexdigest()[:16]
 
 
+@functools.cache
+def store_code() -> str:
+    """A fingerprint of the store's code: what the redirect map reads is its queries."""
+    digest = hashlib.sha256()
+    for path in sorted((Path(__file__).parent.parent / "store").glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 class BuildError(RuntimeError):
     """A build that could not finish; the next one completes it."""
 
@@ -718,8 +727,8 @@ def _build(store: Store, settings: Settings, outdir: Path, *, full: bool,
             manifest.note_made([path for files in plan.kept_feeds for path in files])
         # Deleted before the extras: the sitemap lists what is left.
         writer.remove(manifest.not_made(KEEP) if full else sorted(set(plan.gone)))
-        shared = Shared(store, settings, outdir, json.dumps(
-            [change_seq, renderer(), window, repr(settings)]))
+        shared = Shared(store, settings, outdir, hashlib.sha256(json.dumps(
+            [change_seq, renderer(), store_code(), window, repr(settings)]).encode()).hexdigest())
         for extra_step in extras:
             report.extras[extra_step.__name__] = extra_step(store, settings, outdir, writer,
                                                             shared)

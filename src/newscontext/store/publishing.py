@@ -205,7 +205,7 @@ class PublishingStore:
         link and nothing else ("[[Syrian Civil War]]"): their page is the subject's. Where
         a heading was linked to different titles, its newest event's link counts."""
         rows = self._of_headings(
-            "SELECT heading, target, MAX(date || printf('%010d', position)) "
+            "SELECT heading, target, MAX(date || printf('%010d', position) || event_id) "
             "FROM event_headings WHERE one_link = 1", headings, " GROUP BY heading")
         newest = {heading: target for heading, target, _ in rows}
         canonical = dict(self.conn.execute(

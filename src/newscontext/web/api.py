@@ -208,6 +208,10 @@ def _decode_cursor(cursor: str | None, fingerprint: str,
     if (not isinstance(data, dict) or set(data) != {"f", "k"} or data["f"] != fingerprint
             or not isinstance(data["k"], list) or not check(data["k"])):
         raise bad
+    try:  # a lone surrogate (\ud800 in the JSON) is no text SQLite can be given
+        json.dumps(data["k"], ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise bad from None
     return data["k"]
 
 

@@ -7,9 +7,9 @@ One `States` per worker watches the archive for the pages (web/live.py) and the 
 committed (`PRAGMA data_version`), and moves to it when it is finished. It gives read-only
 connections on the state it serves, several at once (one per thread asking): every
 connection holds a read transaction on that same state. A state's first connection is taken
-when the worker moves to it; more are opened while the archive is still at that state (their
-marks, `Store.state_marks`, are the state's: the same marks name the same state, as they do
-in the ETag); once the archive has moved on, requests share the connections the state has.
+when the worker moves to it; more are opened while the archive is still at that state (no
+commit since: the watcher's `data_version` is the state's); once the archive has moved on,
+requests share the connections the state has.
 What is kept for a state (the answers made, in `Made`) and for a connection (its page model)
 is dropped with it: a retired state's connections are closed as they come back.
 """
@@ -220,7 +220,8 @@ class States:
                 state.opened -= 1
                 self.lock.notify_all()
             raise
-        if reading is None:  # the archive has moved on: share the state's connections
+        if reading is None:  # the archive has moved on (or cannot be opened): share the
+            # state's connections
             with self.lock:
                 state.opened -= 1
                 state.growing = False

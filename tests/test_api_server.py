@@ -872,6 +872,33 @@ def test_an_answer_asked_by_many_at_once_is_made_once(db: Path, monkeypatch):
     assert len(answers) == 4 and made == ["entities"]
     assert len({a.content for a in answers}) == 1 and answers[0].json()["entities"]
 
+
+def test_an_answer_stopped_for_one_is_stopped_for_all_asking_at_once(db: Path, monkeypatch):
+    """Its maker's query was stopped (503): the others asking the same meanwhile get that
+    answer rather than each running the query again."""
+    from newscontext.store import query as query_module
+
+    made: list[str] = []
+
+    def entity_titles(*args, **kwargs):
+        made.append("entities")
+        time.sleep(0.5)
+        raise sqlite3.OperationalError("interrupted")
+
+    monkeypatch.setattr(query_module, "entity_titles", entity_titles)
+    app = create_api(db, settings_for(db))
+    with TestClient(app) as client:
+        assert client.get("/stories", params={"limit": 1}).status_code == 200  # the state
+        answers: list[httpx.Response] = []
+        askers = [threading.Thread(target=lambda: answers.append(
+            client.get("/entities", params={"q": "syr"}))) for _ in range(4)]
+        for asker in askers:
+            asker.start()
+        for asker in askers:
+            asker.join(30)
+    app.state.api.close()
+    assert [a.status_code for a in answers] == [503] * 4 and made == ["entities"]
+
 def test_an_answer_asked_again_is_sent_as_made(db: Path):
     """Kept for the state: the same bytes, no query. The same parameters in another order
     are another query (the cursor it gives names them in its order) and work as such."""

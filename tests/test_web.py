@@ -376,6 +376,36 @@ def test_a_page_asked_by_many_at_once_is_made_once(built: Built, monkeypatch):
     assert len(answers) == 4 and once > 0 and len(made) == once
     assert {a.content for a in answers} == {(built.out / source).read_bytes()}
 
+
+def test_a_page_too_slow_for_one_is_too_slow_for_all_asking_at_once(built: Built,
+                                                                     monkeypatch):
+    """The page's maker is stopped (503): the others asking meanwhile get its error rather
+    than each making the page again, past the deadline again."""
+    slow_citing = LivePlan.citing
+    made: list[str] = []
+
+    def citing(plan: LivePlan, url: str) -> list[tuple[str, str, str]]:
+        made.append(url)
+        time.sleep(0.5)
+        return slow_citing(plan, url)
+
+    monkeypatch.setattr(LivePlan, "citing", citing)
+    settings = Settings(db=built.db, workers=1)
+    app = create_app(built.db, settings)
+    source = next(name for name in site_files(built.out) if name.startswith("sources/"))
+    with TestClient(app) as client:
+        assert client.get("/about.html").status_code == 200  # the state is taken
+        settings.serve_query_timeout = 0.0  # a source page's queries are stopped at once
+        answers: list[httpx.Response] = []
+        askers = [threading.Thread(target=lambda: answers.append(client.get("/" + source)))
+                  for _ in range(4)]
+        for asker in askers:
+            asker.start()
+        for asker in askers:
+            asker.join(30)
+    assert [a.status_code for a in answers] == [503] * 4
+    assert len(made) == 1
+
 def test_a_worker_makes_several_pages_at_once(built: Built, monkeypatch):
     """A slow page (here a source page made to take a second) does not hold up the others:
     each is made on a connection of its own, with its own page model, all on one state; both

@@ -42,7 +42,7 @@ from ..site import urls
 from ..site.pages import Pages
 from ..store import Store, fts, query
 from .openapi import openapi_document
-from .states import Made, Makers, State, States, Unavailable
+from .states import WAIT, Made, Makers, State, States, Unavailable
 
 PREFIX = "/api/v1"
 DEFAULT_LIMIT = 50
@@ -305,14 +305,23 @@ class Api:
         connection of that state under the query deadline."""
         state = self.states.current()
         kept = self._answers(state).get(key)  # no connection needed
-        if kept is None:  # made by one thread at a time: the others wait for its answer
-            makers = state.keep("api makers", Makers)
-            with makers.first(key, self.settings.serve_query_timeout) as mine:
-                if not mine:
-                    kept = self._answers(state).get(key)
-                if kept is None:
-                    return self._made_now(handler, path, args, key)
-        return kept[0][1]  # type: ignore[index]
+        if kept is not None:
+            return kept[0][1]  # type: ignore[index]
+        # made by one thread at a time: the others asking meanwhile get its answer or error
+        with state.keep("api makers", Makers).first(
+                key, WAIT + self.settings.serve_query_timeout) as (mine, promise):
+            if mine:
+                try:
+                    promise.value = self._made_now(handler, path, args, key)
+                except Exception as exc:
+                    promise.error = exc
+                    raise
+                return promise.value
+            if promise.error is not None:
+                raise promise.error  # the same error for the same query
+            if promise.value is not None:
+                return promise.value
+        return self._made_now(handler, path, args, key)  # its maker was too slow
 
     def _made_now(self, handler: Callable[..., Any], path: dict, args: dict, key: str
                   ) -> bytes:

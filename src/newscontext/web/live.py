@@ -53,7 +53,7 @@ from ..site.render.feeds import FeedMaker
 from ..site.render.search import SEARCH_PAGE, search_page_html
 from ..site.serve import CONTENT_TYPES, EVERY_PATH, candidates, content_type
 from ..store import Store, StoreError
-from .states import Made, Makers, Outcome, Reading, State, States, Unavailable
+from .states import WAIT, Made, Makers, Outcome, Reading, State, States, Unavailable
 
 log = httpd.log
 NOT_FOUND_PAGE = not_found_html()  # the same bytes as the build's /404.html
@@ -204,17 +204,33 @@ class LiveSite:
         for the current state is sent without taking a connection."""
         state = self.states.current()
         kept = self.kept(state, path)
-        if kept is None:  # made by one thread at a time: the others wait for its answer
-            makers = state.keep("makers", Makers)
-            with makers.first(path, self.settings.serve_query_timeout) as mine:
-                if not mine:
-                    kept = self.kept(state, path)
-                if kept is None:
-                    return self._made_now(path, query, headers)
-        return self.send(state, kept[0], query, headers)
+        if kept is not None:
+            return self.send(state, kept[0], query, headers)
+        # made by one thread at a time: the others asking meanwhile get its answer or error
+        made: tuple[State, Outcome] | Response | None = None
+        with state.keep("makers", Makers).first(
+                path, WAIT + self.settings.serve_query_timeout) as (mine, promise):
+            if mine:
+                try:
+                    made = self._made_now(path, headers)
+                except Unavailable as exc:
+                    promise.error = exc
+                    raise
+                if not isinstance(made, Response):
+                    promise.value = made
+            elif promise.error is not None:
+                raise Unavailable(str(promise.error))
+            else:
+                made = promise.value
+        if made is None:  # nothing to share (the maker's client had the page), or too slow
+            made = self._made_now(path, headers)
+        if isinstance(made, Response):
+            return made
+        return self.send(made[0], made[1], query, headers)
 
-    def _made_now(self, path: str, query: str, headers: dict[str, str]) -> Response:
-        """The answer made on a connection of the current state, and kept for it."""
+    def _made_now(self, path: str, headers: dict[str, str]) -> tuple[State, Outcome] | Response:
+        """The answer made on a connection of the current state, and kept for it (or 304
+        when the client's copy is current)."""
         with self.states.reading() as (reading, state):
             try:
                 with reading.store.deadline(self.settings.serve_query_timeout):
@@ -228,7 +244,7 @@ class LiveSite:
         if isinstance(outcome, Response):
             return outcome
         (self.made if outcome is not None else self.missing)(state).put(path, outcome)
-        return self.send(state, outcome, query, headers)
+        return state, outcome
 
     def make(self, making: Making, path: str, headers: dict[str, str]) -> Outcome | Response:
         """What `path` is answered with in the state, or 304 when the client's copy is

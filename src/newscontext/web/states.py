@@ -36,6 +36,9 @@ from ..store import Store, StoreError
 log = httpd.log
 LOOK_EVERY = 1.0  # seconds between two looks for a newer state of the archive
 CONNECTIONS = 4  # threads of a worker reading the archive at once (pages and API together)
+# Seconds past the query deadline a request waits for another thread making the same
+# answer (rendering after the queries is not under the deadline), then makes it itself.
+WAIT = 5.0
 T = TypeVar("T")
 
 
@@ -98,36 +101,48 @@ class Made:
 
 
 
+@dataclass(eq=False)
+class Promise:
+    """What the thread making an answer gives the others asking for it meanwhile: the answer
+    (`value`), or the error it ended with; neither when it had nothing to share (its
+    client's copy was current: 304)."""
+
+    event: threading.Event = field(default_factory=threading.Event)
+    value: Any = None
+    error: BaseException | None = None
+
+
 class Makers:
     """The answers being made in one state: a request for one that another thread is making
-    waits for it rather than making it too. When an update finishes, every kept answer goes
-    with the old state, and a popular page (the front page) is asked by many at once: made
-    once, not once per thread of every worker. Kept in the state's `kept`."""
+    waits for that thread's answer (or error) rather than making it too. When an update
+    finishes, every kept answer goes with the old state, and a popular page (the front page)
+    is asked by many at once: made once, not once per thread of every worker. Kept in the
+    state's `kept`."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._making: dict[str, threading.Event] = {}
+        self._making: dict[str, Promise] = {}
 
     @contextmanager
-    def first(self, key: str, wait: float) -> Iterator[bool]:
-        """True: this thread makes `key` (others asking meanwhile wait until it is done);
-        False: another was making it and is done (or `wait` seconds passed): look for what
-        it kept, and make it only if there is nothing."""
+    def first(self, key: str, wait: float) -> Iterator[tuple[bool, Promise]]:
+        """(True, promise): this thread makes `key` and sets the promise's value or error;
+        others asking meanwhile wait until it is done. (False, promise): another made it
+        (or `wait` seconds passed): its promise, to use if it holds something."""
         with self._lock:
-            event = self._making.get(key)
-            mine = event is None
-            if event is None:
-                event = self._making[key] = threading.Event()
+            promise = self._making.get(key)
+            mine = promise is None
+            if promise is None:
+                promise = self._making[key] = Promise()
         if not mine:
-            event.wait(wait)
-            yield False
+            promise.event.wait(wait)
+            yield False, promise
             return
         try:
-            yield True
+            yield True, promise
         finally:
             with self._lock:
                 del self._making[key]
-            event.set()
+            promise.event.set()
 
 @dataclass(eq=False)
 class Reading:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from conftest import export_xml, wikitext
 
@@ -55,3 +55,18 @@ def reword(folder: Path, db: Path) -> None:
         encoding="utf-8")
     with Archive(Settings(db=db)) as archive:
         assert archive.ingest_paths([export]).changed == 1
+
+
+T = TypeVar("T")
+
+
+def at_once(ask: Callable[[], T], times: int = 4) -> list[T]:
+    """What `ask` gave in each of `times` threads started together (as clients asking
+    the same at once)."""
+    answers: list[T] = []
+    askers = [threading.Thread(target=lambda: answers.append(ask())) for _ in range(times)]
+    for asker in askers:
+        asker.start()
+    for asker in askers:
+        asker.join(30)
+    return answers

@@ -28,6 +28,7 @@ from conftest import HTML_KIWICOPPLE, HTML_PARSE_API, WIKITEXT, export_xml, wiki
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.specs.openapi.checks import positive_data_acceptance
+from servers import at_once
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Mount
@@ -861,13 +862,7 @@ def test_an_answer_asked_by_many_at_once_is_made_once(db: Path, monkeypatch):
     app = create_api(db, settings_for(db))
     with TestClient(app) as client:
         assert client.get("/stories", params={"limit": 1}).status_code == 200  # the state
-        answers: list[httpx.Response] = []
-        askers = [threading.Thread(target=lambda: answers.append(
-            client.get("/entities", params={"q": "syr"}))) for _ in range(4)]
-        for asker in askers:
-            asker.start()
-        for asker in askers:
-            asker.join(30)
+        answers = at_once(lambda: client.get("/entities", params={"q": "syr"}))
     app.state.api.close()
     assert len(answers) == 4 and made == ["entities"]
     assert len({a.content for a in answers}) == 1 and answers[0].json()["entities"]
@@ -889,13 +884,7 @@ def test_an_answer_stopped_for_one_is_stopped_for_all_asking_at_once(db: Path, m
     app = create_api(db, settings_for(db))
     with TestClient(app) as client:
         assert client.get("/stories", params={"limit": 1}).status_code == 200  # the state
-        answers: list[httpx.Response] = []
-        askers = [threading.Thread(target=lambda: answers.append(
-            client.get("/entities", params={"q": "syr"}))) for _ in range(4)]
-        for asker in askers:
-            asker.start()
-        for asker in askers:
-            asker.join(30)
+        answers = at_once(lambda: client.get("/entities", params={"q": "syr"}))
     app.state.api.close()
     assert [a.status_code for a in answers] == [503] * 4 and made == ["entities"]
 

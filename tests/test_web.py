@@ -27,7 +27,7 @@ from hypothesis import given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
 from processes import alive, children
-from servers import JIHADI, reword, running
+from servers import JIHADI, at_once, reword, running
 from starlette.testclient import TestClient
 from test_fetch import fixture_bytes
 
@@ -366,13 +366,7 @@ def test_a_page_asked_by_many_at_once_is_made_once(built: Built, monkeypatch):
     app = create_app(built.db, built.settings)
     with TestClient(app) as client:
         assert client.get("/about.html").status_code == 200  # the state is taken
-        answers: list[httpx.Response] = []
-        askers = [threading.Thread(target=lambda: answers.append(client.get("/" + source)))
-                  for _ in range(4)]
-        for asker in askers:
-            asker.start()
-        for asker in askers:
-            asker.join(30)
+        answers = at_once(lambda: client.get("/" + source))
     assert len(answers) == 4 and once > 0 and len(made) == once
     assert {a.content for a in answers} == {(built.out / source).read_bytes()}
 
@@ -396,13 +390,7 @@ def test_a_page_too_slow_for_one_is_too_slow_for_all_asking_at_once(built: Built
     with TestClient(app) as client:
         assert client.get("/about.html").status_code == 200  # the state is taken
         settings.serve_query_timeout = 0.0  # a source page's queries are stopped at once
-        answers: list[httpx.Response] = []
-        askers = [threading.Thread(target=lambda: answers.append(client.get("/" + source)))
-                  for _ in range(4)]
-        for asker in askers:
-            asker.start()
-        for asker in askers:
-            asker.join(30)
+        answers = at_once(lambda: client.get("/" + source))
     assert [a.status_code for a in answers] == [503] * 4
     assert len(made) == 1
 

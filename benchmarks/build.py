@@ -8,6 +8,10 @@ event reworded). The search index (Pagefind) is timed apart, with --search.
     python benchmarks/build.py                 # 150,000 events
     python benchmarks/build.py --events 20000 --workers 1
     python benchmarks/build.py --out /dev/shm   # in memory: rendering without the disk
+    python benchmarks/build.py --choices        # smaller static sites: formats, windows
+
+With --choices, instead of those builds: full builds of the smaller static sites `build`
+offers (`--formats`, `--since`), each into a folder of its own, with their files and bytes.
 
 CPU user is the rendering, CPU sys mostly the file system's work for the writes.
 
@@ -24,6 +28,7 @@ import resource
 import shutil
 import tempfile
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 from synthetic import make_archive
@@ -49,6 +54,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=150_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--search", action="store_true", help="also time the search index")
+    parser.add_argument("--choices", action="store_true",
+                        help="full builds of smaller sites (formats, windows) instead")
     parser.add_argument("--out", type=Path, default=None,
                         help="folder to build the site in (default: a temporary one; "
                              "/dev/shm/... takes the disk out of the figures)")
@@ -64,6 +71,9 @@ def main() -> None:
             out = (args.out or Path(tmp)) / "newscontext-benchmark-site"
             if out.exists():
                 raise SystemExit(f"{out} exists: give an empty place with --out")
+            if args.choices:
+                choices(archive, out)
+                return
             rows = []
 
             def timed(label: str, **options: bool) -> None:
@@ -99,6 +109,30 @@ def main() -> None:
                   f"{r.written / r.seconds:8.0f} {user:9.1f} {system:8.1f}")
         print(f"files in the site: {files} ({size / 1e9:.1f} GB); workers: {args.workers}; "
               f"peak memory (max RSS of a process): {peak_mb():.0f} MB")
+
+
+# (label, formats, years back from the newest day or None for all): what `build` offers
+# for a smaller static site, the live server serving the rest (every format of every day
+# is the default run's full build).
+CHOICES = [("HTML only, every day", ("html",), None),
+           ("every format, last 2 years", ("html", "md", "json", "xml"), 2),
+           ("HTML only, last 2 years", ("html",), 2)]
+
+
+def choices(archive: Archive, out: Path) -> None:
+    """Full builds of each choice into a folder of its own: pages, files, bytes, seconds."""
+    newest = date.fromisoformat(
+        archive.store.conn.execute("SELECT MAX(date) FROM events").fetchone()[0])
+    print(f"{'site':30} {'since':>10} {'pages':>8} {'files':>9} {'GB':>6} {'seconds':>8}")
+    for n, (label, formats, years) in enumerate(CHOICES):
+        since = newest - timedelta(days=365 * years) if years else None
+        folder = out.with_name(f"{out.name}-{n}")
+        report = archive.build(folder, full=True, search=False, formats=formats, since=since)
+        files = [p for p in folder.rglob("*") if p.is_file()]
+        size = sum(p.stat().st_size for p in files)
+        print(f"{label:30} {since or '-'!s:>10} {report.pages:8d} {len(files):9d} "
+              f"{size / 1e9:6.2f} {report.seconds:8.1f}", flush=True)
+        shutil.rmtree(folder)
 
 
 if __name__ == "__main__":

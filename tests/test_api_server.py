@@ -421,7 +421,6 @@ def test_a_forged_cursor_is_refused(client: TestClient):
     assert client.get("/events", params={"limit": 2, "cursor": good}).status_code == 200
 
 
-
 def test_a_cursor_edited_to_a_key_no_event_can_have_is_refused(client: TestClient):
     """A cursor is plain base64 JSON: a key well formed but impossible (a 30 February, a
     position or score too large for a float) is a 400 naming the cursor, not a 500, for a
@@ -445,6 +444,7 @@ def test_a_cursor_edited_to_a_key_no_event_can_have_is_refused(client: TestClien
         forged = base64.urlsafe_b64encode(json.dumps({**raw, "k": key}).encode()).decode()
         answer = client.get(path, params={"limit": 1, "cursor": forged})
         assert answer.status_code == 400 and answer.json()["parameter"] == "cursor", path
+
 
 def test_one_event_whole(client: TestClient, db: Path):
     with Store(db, readonly=True) as store:
@@ -764,7 +764,6 @@ def test_the_pages_and_the_api_serve_one_state(db: Path, tmp_path: Path, monkeyp
         app.state.site.close()
 
 
-
 def test_a_connection_opened_after_a_commit_is_not_taken_for_the_state_before_it(
         db: Path, tmp_path: Path, monkeypatch):
     """`reindex` changes no mark of the archive (it renumbers the search index, which the
@@ -814,6 +813,7 @@ def test_a_connection_that_cannot_be_opened_waits_for_one_of_the_state(
     finally:
         states.close()
 
+
 def test_a_worker_answers_several_requests_at_once(db: Path, monkeypatch):
     """A slow answer (here an entity list made to take a second) does not hold up the
     others: each request reads on a connection of its own, all on the same state."""
@@ -842,7 +842,6 @@ def test_a_worker_answers_several_requests_at_once(db: Path, monkeypatch):
         slow.join(10)
         assert len(app.state.api.states.state.idle) == 2  # two connections, one state
     app.state.api.close()
-
 
 
 def test_an_answer_asked_by_many_at_once_is_made_once(db: Path, monkeypatch):
@@ -887,6 +886,7 @@ def test_an_answer_stopped_for_one_is_stopped_for_all_asking_at_once(db: Path, m
         answers = at_once(lambda: client.get("/entities", params={"q": "syr"}))
     app.state.api.close()
     assert [a.status_code for a in answers] == [503] * 4 and made == ["entities"]
+
 
 def test_an_answer_asked_again_is_sent_as_made(db: Path):
     """Kept for the state: the same bytes, no query. The same parameters in another order

@@ -329,7 +329,6 @@ def test_a_page_asked_again_is_sent_without_queries_within_the_cache_bound(built
         assert "/" + pages[-1] in made.kept and asked[0] not in made.kept
 
 
-
 def test_made_up_paths_do_not_push_the_kept_pages_out(built: Built):
     """404s are kept apart from the pages, in a sixteenth of the bound: a crawler asking
     for thousands of made-up paths leaves the pages kept (and its 404s within their own)."""
@@ -393,6 +392,7 @@ def test_a_page_too_slow_for_one_is_too_slow_for_all_asking_at_once(built: Built
         answers = at_once(lambda: client.get("/" + source))
     assert [a.status_code for a in answers] == [503] * 4
     assert len(made) == 1
+
 
 def test_a_worker_makes_several_pages_at_once(built: Built, monkeypatch):
     """A slow page (here a source page made to take a second) does not hold up the others:

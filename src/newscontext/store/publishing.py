@@ -58,6 +58,7 @@ class PublishingStore:
             "SELECT event_id, slug FROM event_slugs WHERE date = ? AND current = 1", (iso,))}
         taken = set(used) | {"index"}  # the day page's own name
         changed: set[str] = set()
+
         def fits(slug: str, text: str) -> bool:
             """The slug this wording gives, alone or with the suffix it needed that day."""
             if slug == slugify(text):

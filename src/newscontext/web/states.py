@@ -100,7 +100,6 @@ class Made:
                 self.size -= dropped
 
 
-
 @dataclass(eq=False)
 class Promise:
     """What the thread making an answer gives the others asking for it meanwhile: the answer
@@ -143,6 +142,7 @@ class Makers:
             with self._lock:
                 del self._making[key]
             promise.event.set()
+
 
 @dataclass(eq=False)
 class Reading:

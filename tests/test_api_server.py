@@ -43,7 +43,7 @@ from newscontext.store import Store, fts
 from newscontext.store.schema import MIGRATIONS, _statements
 from newscontext.web.api import create_api
 from newscontext.web.live import create_app
-from newscontext.web.states import States
+from newscontext.web.states import States, Unavailable
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SOHR = ("The [[Syrian Observatory for Human Rights]] claims that scores of [[Syrian Army]] "
@@ -812,6 +812,31 @@ def test_a_connection_that_cannot_be_opened_waits_for_one_of_the_state(
         assert got == [(first, old)]
     finally:
         states.close()
+
+
+def test_a_request_waiting_for_a_connection_when_the_server_stops_opens_none(
+        db: Path, tmp_path: Path):
+    """Closing a worker's states closes its connections for good: a request that was
+    waiting for one is unavailable (503), and no connection is opened after the close."""
+    copy = _copy(db, tmp_path)
+    states = States(copy, settings_for(copy, workers=1), size=1)
+    got: list[str] = []
+
+    def ask() -> None:
+        try:
+            with states.reading():
+                got.append("read")
+        except Unavailable:
+            got.append("unavailable")
+
+    with states.reading():  # the only connection
+        asking = threading.Thread(target=ask)
+        asking.start()
+        time.sleep(0.3)
+        states.close()
+    asking.join(10)
+    assert got == ["unavailable"]
+    assert states.state is None and states.watch is None
 
 
 def test_a_worker_answers_several_requests_at_once(db: Path, monkeypatch):

@@ -200,6 +200,7 @@ class States:
         self.watch: sqlite3.Connection | None = None
         self.looked = 0.0
         self._warned = False
+        self.closed = False  # by `close`: no connection is opened again
 
     def current(self) -> State:
         """The state served now (looking for a newer finished one at most every second)."""
@@ -273,6 +274,8 @@ class States:
 
     def _current(self) -> State:
         """The state to serve (under `lock`): the one served, or a newer finished one."""
+        if self.closed:
+            raise Unavailable("the server is stopping")
         now = time.monotonic()
         if self.state is not None and now - self.looked < LOOK_EVERY:
             return self.state
@@ -329,7 +332,9 @@ class States:
         self.lock.notify_all()
 
     def close(self) -> None:
+        """Closes every connection; a request still waiting for one is answered 503."""
         with self.lock:
+            self.closed = True
             if self.state is not None:
                 self._retire(self.state)
                 self.state = None

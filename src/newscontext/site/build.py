@@ -611,25 +611,26 @@ def folder_lock(outdir: Path) -> FileLock:
     return FileLock(outdir / STATE_DIR / "lock", str(outdir))
 
 
-@functools.cache
-def renderer() -> str:
-    """A fingerprint of what makes the pages: this package's site code, templates and static
-    files (a build after an upgrade that changed them is full)."""
+def _fingerprint(root: Path, suffixes: tuple[str, ...]) -> str:
+    """A digest of the files under `root` with these suffixes, names and contents."""
     digest = hashlib.sha256()
-    root = Path(__file__).parent
     for path in sorted(root.rglob("*")):
-        if path.is_file() and path.suffix in (".py", ".html", ".css", ".js", ".json"):
+        if path.is_file() and path.suffix in suffixes:
             digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
 
 @functools.cache
+def renderer() -> str:
+    """A fingerprint of what makes the pages: this package's site code, templates and static
+    files (a build after an upgrade that changed them is full)."""
+    return _fingerprint(Path(__file__).parent, (".py", ".html", ".css", ".js", ".json"))
+
+
+@functools.cache
 def store_code() -> str:
     """A fingerprint of the store's code: what the redirect map reads is its queries."""
-    digest = hashlib.sha256()
-    for path in sorted((Path(__file__).parent.parent / "store").glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
+    return _fingerprint(Path(__file__).parent.parent / "store", (".py",))
 
 
 class BuildError(RuntimeError):

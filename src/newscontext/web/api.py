@@ -308,20 +308,9 @@ class Api:
         if kept is not None:
             return kept[0][1]  # type: ignore[index]
         # made by one thread at a time: the others asking meanwhile get its answer or error
-        with state.keep("api makers", Makers).first(
-                key, WAIT + self.settings.serve_query_timeout) as (mine, promise):
-            if mine:
-                try:
-                    promise.value = self._made_now(handler, path, args, key)
-                except Exception as exc:
-                    promise.error = exc
-                    raise
-                return promise.value
-            if promise.error is not None:
-                raise promise.error  # the same error for the same query
-            if promise.value is not None:
-                return promise.value
-        return self._made_now(handler, path, args, key)  # its maker was too slow
+        return state.keep("api makers", Makers).once(
+            key, WAIT + self.settings.serve_query_timeout,
+            lambda: self._made_now(handler, path, args, key))
 
     def _made_now(self, handler: Callable[..., Any], path: dict, args: dict, key: str
                   ) -> bytes:

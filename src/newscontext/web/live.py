@@ -206,24 +206,12 @@ class LiveSite:
         kept = self.kept(state, path)
         if kept is not None:
             return self.send(state, kept[0], query, headers)
-        # made by one thread at a time: the others asking meanwhile get its answer or error
-        made: tuple[State, Outcome] | Response | None = None
-        with state.keep("makers", Makers).first(
-                path, WAIT + self.settings.serve_query_timeout) as (mine, promise):
-            if mine:
-                try:
-                    made = self._made_now(path, headers)
-                except Unavailable as exc:
-                    promise.error = exc
-                    raise
-                if not isinstance(made, Response):
-                    promise.value = made
-            elif promise.error is not None:
-                raise Unavailable(str(promise.error))
-            else:
-                made = promise.value
-        if made is None:  # nothing to share (the maker's client had the page), or too slow
-            made = self._made_now(path, headers)
+        # made by one thread at a time: the others asking meanwhile get its answer or 503
+        # (a 304 is its own client's alone)
+        made = state.keep("makers", Makers).once(
+            path, WAIT + self.settings.serve_query_timeout,
+            lambda: self._made_now(path, headers),
+            shared=lambda made: not isinstance(made, Response), errors=(Unavailable,))
         if isinstance(made, Response):
             return made
         return self.send(made[0], made[1], query, headers)

@@ -122,8 +122,30 @@ class Makers:
         self._lock = threading.Lock()
         self._making: dict[str, Promise] = {}
 
+    def once(self, key: str, wait: float, make: Callable[[], T],
+             shared: Callable[[T], bool] = lambda _: True,
+             errors: tuple[type[BaseException], ...] = (Exception,)) -> T:
+        """`make()`, unless another thread is making `key`: then what it made (when
+        `shared` says it is for all) or the error it ended with (one of `errors`), after
+        at most `wait` seconds; made here when it left nothing."""
+        with self._first(key, wait) as (mine, promise):
+            if mine:
+                try:
+                    value = make()
+                except errors as exc:
+                    promise.error = exc
+                    raise
+                if shared(value):
+                    promise.value = value
+                return value
+            if promise.error is not None:
+                raise promise.error  # the same error for the same request
+            if promise.value is not None:
+                return promise.value
+        return make()  # nothing to share (a 304 for its maker's client), or too slow
+
     @contextmanager
-    def first(self, key: str, wait: float) -> Iterator[tuple[bool, Promise]]:
+    def _first(self, key: str, wait: float) -> Iterator[tuple[bool, Promise]]:
         """(True, promise): this thread makes `key` and sets the promise's value or error;
         others asking meanwhile wait until it is done. (False, promise): another made it
         (or `wait` seconds passed): its promise, to use if it holds something."""

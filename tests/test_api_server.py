@@ -839,18 +839,30 @@ def test_a_request_waiting_for_a_connection_when_the_server_stops_opens_none(
     assert states.state is None and states.watch is None
 
 
+def slow_entity_list(monkeypatch, seconds: float, error: Exception | None = None
+                     ) -> list[str]:
+    """The entity list made `seconds` slower (and ending with `error`, if given); returns
+    the list of its makings, "entities" each."""
+    from newscontext.store import query as query_module
+
+    made: list[str] = []
+    titles = query_module.entity_titles
+
+    def slow(*args, **kwargs):
+        made.append("entities")
+        time.sleep(seconds)
+        if error is not None:
+            raise error
+        return titles(*args, **kwargs)
+
+    monkeypatch.setattr(query_module, "entity_titles", slow)
+    return made
+
+
 def test_a_worker_answers_several_requests_at_once(db: Path, monkeypatch):
     """A slow answer (here an entity list made to take a second) does not hold up the
     others: each request reads on a connection of its own, all on the same state."""
-    from newscontext.store import query as query_module
-
-    slow_titles = query_module.entity_titles
-
-    def entity_titles(*args, **kwargs):
-        time.sleep(1.0)
-        return slow_titles(*args, **kwargs)
-
-    monkeypatch.setattr(query_module, "entity_titles", entity_titles)
+    slow_entity_list(monkeypatch, 1.0)
     app = create_api(db, settings_for(db))
     with TestClient(app) as client:
         with Store(db, readonly=True) as store:
@@ -872,17 +884,7 @@ def test_a_worker_answers_several_requests_at_once(db: Path, monkeypatch):
 def test_an_answer_asked_by_many_at_once_is_made_once(db: Path, monkeypatch):
     """The same query from several clients at once (after an update, the kept answers are
     gone): one thread makes the answer, the others wait for it and send the same bytes."""
-    from newscontext.store import query as query_module
-
-    slow_titles = query_module.entity_titles
-    made: list[str] = []
-
-    def entity_titles(*args, **kwargs):
-        made.append("entities")
-        time.sleep(0.5)
-        return slow_titles(*args, **kwargs)
-
-    monkeypatch.setattr(query_module, "entity_titles", entity_titles)
+    made = slow_entity_list(monkeypatch, 0.5)
     app = create_api(db, settings_for(db))
     with TestClient(app) as client:
         assert client.get("/stories", params={"limit": 1}).status_code == 200  # the state
@@ -895,16 +897,7 @@ def test_an_answer_asked_by_many_at_once_is_made_once(db: Path, monkeypatch):
 def test_an_answer_stopped_for_one_is_stopped_for_all_asking_at_once(db: Path, monkeypatch):
     """Its maker's query was stopped (503): the others asking the same meanwhile get that
     answer rather than each running the query again."""
-    from newscontext.store import query as query_module
-
-    made: list[str] = []
-
-    def entity_titles(*args, **kwargs):
-        made.append("entities")
-        time.sleep(0.5)
-        raise sqlite3.OperationalError("interrupted")
-
-    monkeypatch.setattr(query_module, "entity_titles", entity_titles)
+    made = slow_entity_list(monkeypatch, 0.5, sqlite3.OperationalError("interrupted"))
     app = create_api(db, settings_for(db))
     with TestClient(app) as client:
         assert client.get("/stories", params={"limit": 1}).status_code == 200  # the state

@@ -301,6 +301,21 @@ def test_a_query_past_the_deadline_answers_503_and_the_next_is_served(built: Bui
         assert served.content == (built.out / page).read_bytes()
 
 
+def slow_sources(monkeypatch, seconds: float) -> list[str]:
+    """Source pages made `seconds` slower (a pause before their citing events are read);
+    returns the list of the URLs read, as they are."""
+    made: list[str] = []
+    citing = LivePlan.citing
+
+    def slow(plan: LivePlan, url: str) -> list[tuple[str, str, str]]:
+        made.append(url)
+        time.sleep(seconds)
+        return citing(plan, url)
+
+    monkeypatch.setattr(LivePlan, "citing", slow)
+    return made
+
+
 def test_a_page_asked_again_is_sent_without_queries_within_the_cache_bound(built: Built):
     """A worker keeps what it answered for the current state: asked again, a page, a
     redirect and a 404 are answered alike without a query; the kept answers stay within
@@ -348,15 +363,7 @@ def test_made_up_paths_do_not_push_the_kept_pages_out(built: Built):
 def test_a_page_asked_by_many_at_once_is_made_once(built: Built, monkeypatch):
     """After an update every kept answer is gone, and a popular page is asked by many at
     once: one thread makes it, the others wait for its answer (the build's bytes for all)."""
-    slow_citing = LivePlan.citing
-    made: list[str] = []
-
-    def citing(plan: LivePlan, url: str) -> list[tuple[str, str, str]]:
-        made.append(url)
-        time.sleep(0.5)
-        return slow_citing(plan, url)
-
-    monkeypatch.setattr(LivePlan, "citing", citing)
+    made = slow_sources(monkeypatch, 0.5)
     source = next(name for name in site_files(built.out) if name.startswith("sources/"))
     with TestClient(create_app(built.db, built.settings)) as alone:
         assert alone.get("/" + source).status_code == 200
@@ -374,15 +381,7 @@ def test_a_page_too_slow_for_one_is_too_slow_for_all_asking_at_once(built: Built
                                                                      monkeypatch):
     """The page's maker is stopped (503): the others asking meanwhile get its error rather
     than each making the page again, past the deadline again."""
-    slow_citing = LivePlan.citing
-    made: list[str] = []
-
-    def citing(plan: LivePlan, url: str) -> list[tuple[str, str, str]]:
-        made.append(url)
-        time.sleep(0.5)
-        return slow_citing(plan, url)
-
-    monkeypatch.setattr(LivePlan, "citing", citing)
+    made = slow_sources(monkeypatch, 0.5)
     settings = Settings(db=built.db, workers=1)
     app = create_app(built.db, settings)
     source = next(name for name in site_files(built.out) if name.startswith("sources/"))
@@ -398,13 +397,7 @@ def test_a_worker_makes_several_pages_at_once(built: Built, monkeypatch):
     """A slow page (here a source page made to take a second) does not hold up the others:
     each is made on a connection of its own, with its own page model, all on one state; both
     are the build's bytes."""
-    slow_citing = LivePlan.citing
-
-    def citing(plan: LivePlan, url: str) -> list[tuple[str, str, str]]:
-        time.sleep(1.0)
-        return slow_citing(plan, url)
-
-    monkeypatch.setattr(LivePlan, "citing", citing)
+    slow_sources(monkeypatch, 1.0)
     app = create_app(built.db, built.settings)
     source = next(name for name in site_files(built.out) if name.startswith("sources/"))
     with TestClient(app) as client:

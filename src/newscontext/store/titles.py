@@ -6,7 +6,7 @@ A mixin of `Store` (it uses `self.conn`). Rows of the `titles` table carry their
 into another by rule; such a row keeps what the API said about the title, e.g. `missing`).
 
 Link targets and their counts come from `event_links`, which triggers keep in step with the
-events (schema 13), never from a scan of every event's JSON; `resolve_pending` lists the
+events (schema 10), never from a scan of every event's JSON; `resolve_pending` lists the
 targets whose events changed since resolve last ran and `fold_keys` each title's fold key,
 so that a resolve after a small change folds again only the groups the change reaches.
 """
@@ -49,20 +49,17 @@ class TitlesStore:
 
     def title_rows(self, titles: Collection[str] | None = None) -> dict[str, TitleRow]:
         """The rows of the titles table (of these titles only, if given), by title."""
-        sql = ("SELECT title, canonical, origin, pageid, wikidata, disambiguation, missing "
-               "FROM titles")
         if titles is None:
-            return _rows(self.conn.execute(sql))
-        return _rows(self.conn.execute(f"{sql} WHERE title IN (SELECT value FROM json_each(?))",
-                                       (json.dumps(sorted(titles)),)))
+            return _rows(self.conn.execute(_ROWS))
+        return _rows(self.conn.execute(
+            f"{_ROWS} WHERE title IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted(titles)),)))
 
     def title_rows_about(self, titles: Collection[str]) -> dict[str, TitleRow]:
         """The rows of these titles and the rows that lead to one of them."""
         return _rows(self.conn.execute(
-            "SELECT title, canonical, origin, pageid, wikidata, disambiguation, missing "
-            "FROM titles WHERE title IN (SELECT value FROM json_each(:t)) "
-            "UNION SELECT title, canonical, origin, pageid, wikidata, disambiguation, missing "
-            "FROM titles WHERE canonical IN (SELECT value FROM json_each(:t))",
+            f"{_ROWS} WHERE title IN (SELECT value FROM json_each(:t)) "
+            f"UNION {_ROWS} WHERE canonical IN (SELECT value FROM json_each(:t))",
             {"t": json.dumps(sorted(titles))}))
 
     def link_targets(self, titles: Collection[str] | None = None) -> set[str]:
@@ -148,6 +145,10 @@ class TitlesStore:
         self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('fold_rule', ?)",
                           (rule,))
         return self.conn.execute("SELECT COUNT(*) FROM fold_keys WHERE folded").fetchone()[0]
+
+
+_ROWS = ("SELECT title, canonical, origin, pageid, wikidata, disambiguation, missing "
+         "FROM titles")  # what `_rows` reads
 
 
 def _rows(cursor: sqlite3.Cursor) -> dict[str, TitleRow]:

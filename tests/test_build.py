@@ -92,6 +92,20 @@ def test_incremental_build_after_a_rewording(tmp_path: Path):
     archive.close()
 
 
+def test_a_redirect_map_that_cannot_be_kept_does_not_stop_the_build(tmp_path: Path, caplog):
+    """The kept map is a convenience: where it cannot be written (here a folder stands at
+    its path; a full disk alike), the build makes its `_redirects` and says so in one line."""
+    archive = make_archive(tmp_path, [WIKITEXT / "2016-01-19.wiki"])
+    site = tmp_path / "site"
+    (site / ".newscontext" / "redirect-map.json").mkdir(parents=True)
+    with caplog.at_level("WARNING", logger="newscontext.build"):
+        report = archive.build(site, search=False)
+    assert report.extras["redirects"] >= 0 and (site / "_redirects").is_file()
+    assert any("cannot keep the redirect map" in r.getMessage() for r in caplog.records)
+    assert not (site / ".newscontext" / "redirect-map.json.new").exists()
+    archive.close()
+
+
 def test_a_build_makes_the_redirect_map_once(tmp_path: Path, monkeypatch):
     """`_redirects` and the sitemap both need the redirect map, which reads every event's
     story headings (at archive scale, a second): a build, full or not, makes it once and

@@ -115,12 +115,17 @@ class Shared:
         return found if isinstance(found, dict) else None
 
     def _keep(self, found: dict[str, str]) -> None:
+        """Kept for the next build; one that cannot be kept is made again then."""
         if self.kept is None:
             return
         aside = self.kept.with_name(self.KEPT + ".new")
-        aside.write_text(json.dumps({"key": self.key, "map": found}, ensure_ascii=False),
-                         encoding="utf-8")
-        os.replace(aside, self.kept)  # whole or not at all: a killed build leaves the old
+        try:
+            aside.write_text(json.dumps({"key": self.key, "map": found}, ensure_ascii=False),
+                             encoding="utf-8")
+            os.replace(aside, self.kept)  # whole or not at all: a killed build leaves the old
+        except OSError as exc:
+            log.warning("%s: cannot keep the redirect map: %s", self.kept, exc.strerror or exc)
+            aside.unlink(missing_ok=True)
 
 
 # A build extra: a step after the pages (the sitemap, `_redirects`, ...) that writes its

@@ -469,6 +469,25 @@ def _as_old_newscontext_left_it(new: Path, old: Path, removed_at: str) -> None:
     conn.close()
 
 
+def test_an_archive_made_before_kept_entity_counts_has_them_counted(tmp_path: Path):
+    """Schema 12 keeps how many events each entity is in (the search's frequent subjects):
+    an archive made before has them counted once, as counting every context says."""
+    db = tmp_path / "old.sqlite3"
+    with Archive(Settings(db=db)) as archive:
+        archive.ingest_paths([WIKITEXT / "2016-01-18.wiki", WIKITEXT / "2016-01-19.wiki"])
+        archive.resolve()
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("DROP TABLE entity_counts")  # as schema 11 had it
+    conn.execute("PRAGMA user_version = 11")
+    conn.close()
+    with Archive(Settings(db=db)) as archive:
+        counted = dict(archive.store.conn.execute(
+            "SELECT entity, COUNT(DISTINCT event_id) FROM event_entities GROUP BY entity"))
+        assert len(counted) > 50 and archive.store.entity_event_counts() == counted
+        assert archive.store.frequent_entities(3) == sorted(
+            counted, key=lambda t: (-counted[t], t))[:3]
+
+
 def test_an_old_archive_is_migrated_to_unknown_times(tmp_path: Path, monkeypatch):
     """An archive made before unknown times: files read at 10:00 and 12:00 (the second drops
     an event), then an export that rewords an event on one day and gives the other day's file

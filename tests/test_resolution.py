@@ -79,9 +79,18 @@ def snapshot(archive: Archive) -> dict[str, list]:
         "events": one("SELECT id, removed, change_seq FROM events ORDER BY id").fetchall(),
         "meta": one("SELECT key, value FROM meta WHERE key IN ('change_seq', 'entities_seq') "
                     "ORDER BY key").fetchall(),
+        "counts": one("SELECT * FROM entity_counts ORDER BY entity").fetchall(),
         "search": one("SELECT k.kind, k.ref, s.labels FROM search_keys k JOIN fts_subjects s "
                       "ON s.rowid = k.id ORDER BY k.kind, k.ref").fetchall(),
     }
+
+
+def check_counts(archive: Archive) -> None:
+    """The kept event counts of entities (the search's frequent subjects) are what counting
+    every context says."""
+    counted = archive.store.conn.execute(
+        "SELECT entity, COUNT(DISTINCT event_id) FROM event_entities GROUP BY entity")
+    assert dict(counted) == archive.store.entity_event_counts()
 
 
 def check_links(archive: Archive) -> None:
@@ -163,6 +172,7 @@ def test_incremental_resolve_equals_a_full_one(world, steps: list[tuple]) -> Non
                 full = b.resolve(api=api, redirects=redirects, full=True)
                 assert incremental == full
                 assert snapshot(a) == snapshot(b)
+                check_counts(a)
             else:
                 kept = list(ids)
                 apply(a, operation, ids, pool)

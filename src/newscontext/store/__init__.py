@@ -125,6 +125,8 @@ class Store(RevisionsStore, EntitiesStore, RelatedListsStore, PublishingStore,
             "event_slugs": f"SELECT * FROM main.event_slugs WHERE date >= '{day}'",
             "event_entities": "SELECT x.* FROM main.event_entities x JOIN main.events e "
                               f"ON e.id = x.event_id WHERE e.date >= '{day}'",
+            "entity_counts": "SELECT entity, COUNT(DISTINCT event_id) AS events "
+                             "FROM temp.event_entities GROUP BY entity",
         }
         for name, sql in views.items():
             self.conn.execute(f"CREATE TEMP VIEW {name} AS {sql}")

@@ -67,6 +67,22 @@ class EntitiesStore:
         "GROUP BY x.id, COALESCE(t.canonical, x.target), x.label"
     )
 
+    def _count_events(self, everything: bool) -> None:
+        """Keep `entity_counts` (schema 12) as event_entities now counts: every entity's
+        count made again, or those of the entities the changed events had or have."""
+        conn = self.conn
+        if everything:
+            conn.execute("DELETE FROM entity_counts")
+            conn.execute("INSERT INTO entity_counts (entity, events) SELECT entity, "
+                         "COUNT(DISTINCT event_id) FROM event_entities GROUP BY entity")
+            return
+        conn.execute("INSERT OR IGNORE INTO temp.recount SELECT entity FROM temp.ctx")
+        conn.execute("DELETE FROM entity_counts WHERE entity IN (SELECT entity FROM temp.recount)")
+        conn.execute("INSERT INTO entity_counts (entity, events) SELECT entity, "
+                     "COUNT(DISTINCT event_id) FROM event_entities "
+                     "WHERE entity IN (SELECT entity FROM temp.recount) GROUP BY entity")
+        conn.execute("DELETE FROM temp.recount")
+
     def rebuild_entities(self, make_slug: Callable[[str, Container[str]], str]) -> int:
         """Bring every event's context up to date: only events changed since the last run
         (a title that leads elsewhere now marks the events linking it changed: save_titles),
@@ -108,11 +124,17 @@ class EntitiesStore:
             conn.execute("INSERT OR IGNORE INTO fts_pending (kind, ref) SELECT DISTINCT "
                          "'entity', entity FROM event_entities WHERE event_id IN "
                          "(SELECT id FROM events WHERE change_seq > ?)", (since,))
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS recount (entity TEXT PRIMARY KEY)")
+            conn.execute("DELETE FROM temp.recount")
+            conn.execute("INSERT OR IGNORE INTO temp.recount SELECT entity FROM event_entities "
+                         "WHERE event_id IN (SELECT id FROM events WHERE change_seq > ?)",
+                         (since,))
             conn.execute("DELETE FROM event_entities WHERE event_id IN "
                          "(SELECT id FROM events WHERE change_seq > ?)", (since,))
         conn.execute("INSERT INTO event_entities (event_id, entity, label, in_text, in_story) "
                      "SELECT event_id, entity, COALESCE(label, ''), in_text, in_story "
                      "FROM temp.ctx")
+        self._count_events(everything=since < 0)
         # Their labels may have changed: the search index takes them now (schema 8).
         conn.execute("INSERT OR IGNORE INTO fts_pending (kind, ref) "
                      "SELECT DISTINCT 'entity', entity FROM temp.ctx")

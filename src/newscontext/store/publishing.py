@@ -224,13 +224,19 @@ class PublishingStore:
 
     def entity_event_counts(self, titles: Iterable[str] | None = None) -> dict[str, int]:
         """Entity -> how many events (removed ones too) have it in their context (every
-        entity, or these)."""
-        sql = "SELECT entity, COUNT(DISTINCT event_id) FROM event_entities "
+        entity, or these): kept in `entity_counts`."""
+        sql = "SELECT entity, events FROM entity_counts"
         if titles is None:
-            return dict(self.conn.execute(sql + "GROUP BY entity"))
+            return dict(self.conn.execute(sql))
         return dict(self.conn.execute(
-            sql + "WHERE entity IN (SELECT value FROM json_each(?)) GROUP BY entity",
+            sql + " WHERE entity IN (SELECT value FROM json_each(?))",
             (json.dumps(list(titles)),)))
+
+    def frequent_entities(self, count: int) -> list[str]:
+        """The `count` entities in most events, most first (ties by title)."""
+        return [row[0] for row in self.conn.execute(
+            "SELECT entity FROM entity_counts ORDER BY events DESC, entity LIMIT ?",
+            (max(count, 0),))]
 
     def changed_events(self, since: int) -> list[str]:
         return [row[0] for row in self.conn.execute(

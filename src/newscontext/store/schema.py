@@ -594,6 +594,18 @@ MIGRATIONS: list[str] = [
             json_extract(s.value, '$.links[0].target'), e.date, e.position
         FROM events e, json_each(e.stories) s WHERE json_extract(s.value, '$.text') IS NOT NULL;
     """,
+    """
+    -- How many events each entity is in (removed ones too), kept with event_entities by the
+    -- one code that writes it (store/entities.py): the most frequent subjects are the
+    -- search's subject filter, read from the index instead of counting every context.
+    CREATE TABLE entity_counts (
+        entity      TEXT PRIMARY KEY,
+        events      INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX entity_counts_by_events ON entity_counts (events DESC, entity);
+    INSERT INTO entity_counts (entity, events)
+        SELECT entity, COUNT(DISTINCT event_id) FROM event_entities GROUP BY entity;
+    """,
 ]
 
 

@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -537,6 +538,47 @@ def test_a_subject_down_to_one_event_loses_its_page_and_its_mentions_link_to_wik
     manifest = sqlite3.connect(site / STATE_DIR / "manifest.sqlite3")
     assert not {row[0] for row in manifest.execute("SELECT path FROM files WHERE sha256 = ''")
                 } & set(own), "made again: no longer gone"
+
+
+def test_subjects_that_enter_the_search_filters_are_marked_on_pages_no_change_touched(
+        tmp_path: Path):
+    """The static search offers the most frequent subjects as filters (setting
+    `search_filter_subjects`). Pakistan is last of them here; a rewording that drops one of
+    its two links takes it out and brings in the next subject, whose events no change
+    touched: their pages are made again with its filter mark, and the incremental site is
+    what a full build makes. The link back undoes both."""
+    archive = make_archive(tmp_path, [WIKITEXT / "2016-01-19.wiki"])
+    ranked = archive.store.frequent_entities(10_000)
+    archive.settings = replace(archive.settings, search_filter_subjects=ranked.index(
+        "Pakistan") + 1)
+    entrant = ranked[ranked.index("Pakistan") + 1]
+    site = tmp_path / "site"
+    archive.build(site, search=False)
+    slug = archive.store.entity_slugs([entrant])[entrant]
+    mark = f'href="/entities/{slug}.html" data-pagefind-filter="subject"'
+    theirs = [n for n in files(site) if n.startswith("news/") and n.endswith(".html")
+              and not n.endswith("index.html")  # event pages: days mark no subject
+              and f'href="/entities/{slug}.html"' in (site / n).read_text()
+              and "pakistan" not in n]
+    assert theirs and not any(mark in (site / n).read_text() for n in theirs)
+
+    day = wikitext("2016-01-19")
+    line = "near [[Peshawar]], [[Pakistan]]."
+    revised = tmp_path / "r2" / "2016-01-19.wiki"
+    revised.parent.mkdir()
+    for text, entered in ((day.replace(line, "near [[Peshawar]], Pakistan."), True),
+                          (day, False)):
+        revised.write_text(text, encoding="utf-8")
+        assert archive.ingest_paths([revised]).changed == 1
+        archive.resolve()
+        archive.relate()
+        archive.build(site, search=False)
+        assert (entrant in archive.store.frequent_entities(
+            archive.settings.search_filter_subjects)) is entered
+        assert all((mark in (site / n).read_text()) is entered for n in theirs)
+        clean = tmp_path / f"clean-{entered}"
+        archive.build(clean, full=True, search=False)
+        assert site_files(site) == site_files(clean)
 
 
 def test_a_full_build_deletes_the_files_of_pages_that_no_longer_exist(tmp_path: Path):

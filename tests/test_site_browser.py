@@ -617,6 +617,15 @@ def test_search_finds_the_subject_first_from_its_sentence_only(browser, indexed:
     assert event["filters"]["category"] == ["Armed conflicts and attacks"]
     assert {"Deir ez-Zor", ENTITY, "Syrian Civil War"} <= set(event["filters"]["subject"])
     assert {"category", "year", "subject"} <= set(seed["filters"])
+    # Subjects offered as filters: the most frequent only (Pagefind's UI lists every value:
+    # every subject would be tens of thousands at portal scale).
+    pages = indexed.pages
+    frequent = {t for t in pages.store.frequent_entities(Settings().search_filter_subjects)
+                if pages.has_page(t)}
+    with_page = [t for t in pages.store.entity_event_counts() if pages.has_page(t)]
+    assert 50 < len(frequent) <= Settings().search_filter_subjects < len(with_page)
+    assert set(seed["filters"]["subject"]) == frequent
+    assert all(set(r["filters"].get("subject", [])) <= frequent for r in seed["results"])
     only = page.evaluate(SEARCH, ["Iran", None, {"year": "2016"}])
     assert 0 < only["count"] < iran["count"]
     assert all(r["filters"].get("year") == ["2016"] for r in only["results"])

@@ -64,6 +64,10 @@ class Settings:
     # events; below, its mentions link to its Wikipedia article: most subjects are found
     # once, and a page listing one event repeats the event's own page.
     subject_min_events: int = 2
+    # The static search (Pagefind) offers this many subjects as filters, those in most
+    # events. Its UI lists every value of a filter: every subject would be tens of
+    # thousands of check boxes at portal scale, and a search would take a minute.
+    search_filter_subjects: int = 100
     # A story or subject whose newest event is older than this (before the archive's newest
     # day) keeps the feeds it had, no longer made: nobody waits for its news, and at archive
     # scale such feeds would be a third of the site's files.

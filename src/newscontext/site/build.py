@@ -340,6 +340,20 @@ class Plan:
                 reach.update(row[0] for row in self.store.events_with_entity(name))
         return reach - events
 
+    def reach_of_new_filters(self, before: Iterable[str]) -> tuple[set[str], list[Job]]:
+        """The event pages, and the subjects' own pages, to make again because subjects
+        entered or left the search's subject filters since the build that offered `before`
+        (they are the most frequent subjects: new events change which they are)."""
+        changed = set(before) ^ self.pages.filter_subjects()
+        events: set[str] = set()
+        jobs: list[Job] = []
+        self.pages.want_subjects(changed)
+        for name in sorted(changed):
+            events.update(row[0] for row in self.store.events_with_entity(name))
+            if self.pages.has_page(name):
+                jobs.append(("entity", name, None))
+        return events, jobs
+
     def _timelines(self, events: set[str]) -> Iterator[Job]:
         stories, entities = self.touched(events)
         for kind, names, slugs in (("story", stories, self.pages.story_slug),
@@ -690,6 +704,7 @@ def _build(store: Store, settings: Settings, outdir: Path, *, full: bool,
     with store.window(since):  # reads see the window's events only
         pages = Pages(store, settings)
         plan = Plan(store, pages, manifest)
+        filters = sorted(pages.filter_subjects())  # of the window's events
         if full:
             jobs = list(plan.everything())
         else:
@@ -697,7 +712,10 @@ def _build(store: Store, settings: Settings, outdir: Path, *, full: bool,
             events |= plan.reach_of_new_pages(events)
             extra = set(store.changed_related(int(state.get("related_seq", 0))))
             extra |= store.related_mentioning(events)
-            jobs = list(dict.fromkeys(plan.changed(events, extra, new_articles)))
+            refiltered, subject_pages = plan.reach_of_new_filters(
+                json.loads(state.get("search_filters", "[]")))
+            jobs = list(dict.fromkeys([*plan.changed(events, extra | refiltered, new_articles),
+                                       *subject_pages]))
             planned = set(jobs)  # and the pages the last build could not make, again:
             jobs += [job for job in decode_jobs(state.get("failed", "[]")) if job not in planned]
         site = SiteInfo(url=settings.site_url.rstrip("/"), generated=stamp)
@@ -743,6 +761,7 @@ def _build(store: Store, settings: Settings, outdir: Path, *, full: bool,
                          "articles": stamp, "built_at": datetime.now(UTC).isoformat(),
                          "full": "done", "formats": chosen, "since": window,
                          "renderer": renderer(),
+                         "search_filters": json.dumps(filters, ensure_ascii=False),
                          "failed": encode_jobs(dict.fromkeys(job for job, _ in failed))})
     manifest.close()
     report.written, report.unchanged = writer.written, writer.unchanged

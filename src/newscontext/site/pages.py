@@ -112,6 +112,7 @@ class Pages:
         self._items: dict[str, EventItem] = {}
         self._stories: dict[str, list[Row]] = {}
         self._entity_counts: dict[str, int] = {}
+        self._filter_subjects: frozenset[str] | None = None
         self._everything = False  # every story's events and entity's count read
         self._day_counts: list[tuple[str, int]] | None = None
         # A full build renders a long timeline's pages far apart (see Plan.everything).
@@ -154,6 +155,14 @@ class Pages:
             if missing:
                 counts = self.store.entity_event_counts(missing)
                 self._entity_counts.update({t: counts.get(t, 0) for t in missing})
+
+    def filter_subjects(self) -> frozenset[str]:
+        """The subjects the static search offers as filters: the `search_filter_subjects`
+        in most events (see settings.py)."""
+        if self._filter_subjects is None:
+            self._filter_subjects = frozenset(
+                self.store.frequent_entities(self.settings.search_filter_subjects))
+        return self._filter_subjects
 
     def has_page(self, title: str) -> bool:
         """Whether a subject (an entity) has a page: one found with a single event has none
@@ -316,6 +325,8 @@ class Pages:
             removed_at=(archived.removed_at or None) if archived.removed else None,
             moved_to=moved,
             portal=Ref(day_title(event.date), urls.wikipedia_url(day_title(event.date))),
+            _subject_filters=frozenset(t for t in context if t in self.filter_subjects()
+                                       and self.has_page(t)),
         )
 
     def day(self, day: date, neighbours: tuple[date | None, date | None] = (None, None)
@@ -399,6 +410,8 @@ class Pages:
                    Ref("Atom", urls.feed_path(whole.path(None), "atom"))],
             headed=[i for i, *_ in page_rows(whole.rows, page) if i in whole.headed],
             total_headed=len(whole.headed), substories=whole.substories,
+            _subject_filters=(frozenset([name]) if timeline == "entity"
+                              and name in self.filter_subjects() else frozenset()),
         )
 
     def timeline_pages(self, timeline: str, name: str) -> list[int | None]:

@@ -112,6 +112,10 @@ class Page:
     kind: ClassVar[str] = "page"
     path: str
     title: str
+    # The subjects among its links that the static search offers as filters, the most
+    # frequent ones (Pages.filter_subjects): how the HTML marks them, not the page's data
+    # (a leading _ keeps it out of the JSON and XML).
+    _subject_filters: frozenset[str] = field(default=frozenset(), kw_only=True)
 
 
 @dataclass
@@ -136,10 +140,6 @@ class EventPage(Page):
     removed_at: str | None = None  # when the portal dropped it; None: live, or time unknown
     moved_to: Ref | None = None
     portal: Ref | None = None  # the Wikipedia day page it comes from
-    # The subjects among its links that the static search offers as filters, the most
-    # frequent ones (Pages.filter_subjects): how the HTML marks them, not the page's data
-    # (a leading _ keeps it out of the JSON and XML).
-    _subject_filters: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -222,10 +222,6 @@ class TimelinePage(Page):
     headed: list[str] = field(default_factory=list)
     total_headed: int = 0
     substories: list[StoryCount] = field(default_factory=list)  # headings right below it
-    # The subjects among its links that the static search offers as filters, the most
-    # frequent ones (Pages.filter_subjects): how the HTML marks them, not the page's data
-    # (a leading _ keeps it out of the JSON and XML).
-    _subject_filters: frozenset[str] = frozenset()
 
 
 @dataclass

@@ -581,6 +581,50 @@ def test_subjects_that_enter_the_search_filters_are_marked_on_pages_no_change_to
         assert site_files(site) == site_files(clean)
 
 
+def test_a_build_that_dies_after_marking_new_search_filters_is_made_right_by_the_next(
+        tmp_path: Path, monkeypatch):
+    """A build that takes Pakistan out of the search's subject filters (and the next
+    subject in) writes its pages, then dies before its state is saved; the link comes back
+    before the next build, which then finds the same filters as the build before the dead
+    one: the pages the dead build marked otherwise are made again all the same."""
+    from newscontext.site.manifest import Manifest
+
+    archive = make_archive(tmp_path, [WIKITEXT / "2016-01-19.wiki"])
+    ranked = archive.store.frequent_entities(10_000)
+    archive.settings = replace(archive.settings, search_filter_subjects=ranked.index(
+        "Pakistan") + 1)
+    site = tmp_path / "site"
+    archive.build(site, search=False)
+    day = wikitext("2016-01-19")
+    line = "near [[Peshawar]], [[Pakistan]]."
+    revised = tmp_path / "r2" / "2016-01-19.wiki"
+    revised.parent.mkdir()
+
+    def ingest(text: str) -> None:
+        revised.write_text(text, encoding="utf-8")
+        assert archive.ingest_paths([revised]).changed == 1
+        archive.resolve()
+        archive.relate()
+
+    ingest(day.replace(line, "near [[Peshawar]], Pakistan."))
+    save = Manifest.save_state
+
+    def dies_at_the_end(self: Manifest, values: dict) -> None:
+        if "change_seq" in values:  # the last save: every page is written
+            raise KeyboardInterrupt("killed")
+        save(self, values)
+
+    monkeypatch.setattr(Manifest, "save_state", dies_at_the_end)
+    with pytest.raises(KeyboardInterrupt):
+        archive.build(site, search=False)
+    monkeypatch.setattr(Manifest, "save_state", save)
+    ingest(day)
+    archive.build(site, search=False)
+    clean = tmp_path / "clean"
+    archive.build(clean, full=True, search=False)
+    assert site_files(site) == site_files(clean)
+
+
 def test_a_full_build_deletes_the_files_of_pages_that_no_longer_exist(tmp_path: Path):
     """A site built earlier holds pages the archive does not make (here: pages another
     archive built into the same folder): `build --full` deletes them, and only them."""
@@ -658,6 +702,26 @@ def test_build_since_makes_the_site_of_the_days_from_then_on(tmp_path: Path):
     again = archive.build(site, search=False)
     assert again.full
     assert [n for n in site_files(site) if n.startswith("news/2016/01/16/")]
+
+
+def test_counting_some_subjects_events_in_a_window_reads_only_their_rows(tmp_path: Path):
+    """An incremental `--since` build asks, a page at a time, how many events some subjects
+    are in: in a window that is a lookup of their rows, not a count of the whole window
+    (the view the window puts over `entity_counts` counts every subject)."""
+    archive = make_archive(tmp_path, [WIKITEXT / "2016-01-18.wiki", WIKITEXT / "2016-01-19.wiki"])
+    store = archive.store
+    with store.window(date(2016, 1, 19)):
+        asked: list[str] = []
+        store.conn.set_trace_callback(asked.append)
+        counts = store.entity_event_counts(["Pakistan", "Syrian Civil War"])
+        store.conn.set_trace_callback(None)
+        every = store.entity_event_counts()  # the window's view, counting every subject
+        assert counts == {t: every[t] for t in ("Pakistan", "Syrian Civil War")}
+        assert every["Pakistan"] == 2  # both of its events are on the 19th
+        (sql,) = [q for q in asked if q.lstrip().upper().startswith("SELECT")]
+        plan = " | ".join(row[3] for row in store.conn.execute(
+            "EXPLAIN QUERY PLAN " + sql.replace("?", "'[]'")))
+        assert "entity_counts" not in plan and "SCAN x" not in plan, plan
 
 
 def test_an_entity_whose_title_becomes_a_redirect_leads_to_its_subjects_page(tmp_path: Path):

@@ -340,11 +340,11 @@ class Plan:
                 reach.update(row[0] for row in self.store.events_with_entity(name))
         return reach - events
 
-    def reach_of_new_filters(self, before: Iterable[str]) -> tuple[set[str], list[Job]]:
-        """The event pages, and the subjects' own pages, to make again because subjects
-        entered or left the search's subject filters since the build that offered `before`
-        (they are the most frequent subjects: new events change which they are)."""
-        changed = set(before) ^ self.pages.filter_subjects()
+    def reach_of_new_filters(self, changed: Iterable[str]) -> tuple[set[str], list[Job]]:
+        """The event pages, and the subjects' own pages, to make again because these
+        subjects entered or left the search's subject filters (they are the most frequent
+        subjects: new events change which they are)."""
+        changed = set(changed)
         events: set[str] = set()
         jobs: list[Job] = []
         self.pages.want_subjects(changed)
@@ -584,12 +584,12 @@ def _build_share(index: int) -> tuple[tuple[int, int, list[Failure]], int, int]:
     file is written; the build's state is saved by the main process, last)."""
     assert _WORK is not None
     stack = contextlib.ExitStack()
-    db, settings, outdir, formats, site, shares, stamp, full, window = _WORK
+    db, settings, outdir, formats, site, shares, stamp, full, window, filters = _WORK
     store = Store(db)
     manifest = Manifest(outdir, stamp)
     try:
         stack.enter_context(store.window(window))
-        pages = Pages(store, settings)
+        pages = Pages(store, settings, filters)
         if full:
             pages.read_everything()  # as the main process did to plan it
         plan = Plan(store, pages)
@@ -708,12 +708,19 @@ def _build(store: Store, settings: Settings, outdir: Path, *, full: bool,
         if full:
             jobs = list(plan.everything())
         else:
+            # Subjects whose filter mark may have changed: entered or left the set since the
+            # last complete build, or since one that died after writing some of its pages
+            # (noted before any page is written: a killed build's pages may show either).
+            unsure = sorted(set(json.loads(state.get("search_filters_unsure", "[]")))
+                            | (set(json.loads(state.get("search_filters", "[]")))
+                               ^ set(filters)))
+            manifest.save_state({"search_filters_unsure": json.dumps(unsure,
+                                                                      ensure_ascii=False)})
             events = changed | cited | moved
             events |= plan.reach_of_new_pages(events)
             extra = set(store.changed_related(int(state.get("related_seq", 0))))
             extra |= store.related_mentioning(events)
-            refiltered, subject_pages = plan.reach_of_new_filters(
-                json.loads(state.get("search_filters", "[]")))
+            refiltered, subject_pages = plan.reach_of_new_filters(unsure)
             jobs = list(dict.fromkeys([*plan.changed(events, extra | refiltered, new_articles),
                                        *subject_pages]))
             planned = set(jobs)  # and the pages the last build could not make, again:
@@ -727,7 +734,7 @@ def _build(store: Store, settings: Settings, outdir: Path, *, full: bool,
             # Pages are independent: each process renders, writes and records its share.
             global _WORK
             _WORK = (store.path, settings, outdir, formats, site, split(jobs, settings.workers),
-                     manifest.stamp, full, since)
+                     manifest.stamp, full, since, pages.filter_subjects())
             try:
                 # Processes that die with the build and do not hold its lock (see workers.py).
                 with fork_pool(settings.workers) as pool:
@@ -762,6 +769,7 @@ def _build(store: Store, settings: Settings, outdir: Path, *, full: bool,
                          "full": "done", "formats": chosen, "since": window,
                          "renderer": renderer(),
                          "search_filters": json.dumps(filters, ensure_ascii=False),
+                         "search_filters_unsure": "[]",
                          "failed": encode_jobs(dict.fromkeys(job for job, _ in failed))})
     manifest.close()
     report.written, report.unchanged = writer.written, writer.unchanged

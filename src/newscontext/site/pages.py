@@ -90,9 +90,13 @@ class Pages:
     full build); everything else is asked for per page, so an incremental build touches
     only what it renders."""
 
-    def __init__(self, store: Store, settings: Settings):
+    def __init__(self, store: Store, settings: Settings,
+                 filters: frozenset[str] | None = None):
+        """`filters`: the search's subject filters as a build's main process read them (its
+        processes mark the same ones, whatever commits came since); None: read them."""
         self.store = store
         self.settings = settings
+        self._preset_filters = filters
         self.refresh()
 
     def refresh(self) -> None:
@@ -112,7 +116,7 @@ class Pages:
         self._items: dict[str, EventItem] = {}
         self._stories: dict[str, list[Row]] = {}
         self._entity_counts: dict[str, int] = {}
-        self._filter_subjects: frozenset[str] | None = None
+        self._filter_subjects: frozenset[str] | None = self._preset_filters
         self._everything = False  # every story's events and entity's count read
         self._day_counts: list[tuple[str, int]] | None = None
         # A full build renders a long timeline's pages far apart (see Plan.everything).

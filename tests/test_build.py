@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -540,6 +541,30 @@ def test_a_subject_down_to_one_event_loses_its_page_and_its_mentions_link_to_wik
                 } & set(own), "made again: no longer gone"
 
 
+def pakistan_last_of_the_search_filters(tmp_path: Path
+                                        ) -> tuple[Archive, Callable[[bool], None]]:
+    """The archive of 2016-01-19, its search offering as filters the subjects down to
+    Pakistan (in two events: the next subjects have fewer), and how to link Pakistan in
+    both events again or in one only (one day ingested, resolved, related)."""
+    archive = make_archive(tmp_path, [WIKITEXT / "2016-01-19.wiki"])
+    ranked = archive.store.frequent_entities(10_000)
+    archive.settings = replace(archive.settings, search_filter_subjects=ranked.index(
+        "Pakistan") + 1)
+    day = wikitext("2016-01-19")
+    line = "near [[Peshawar]], [[Pakistan]]."
+    revised = tmp_path / "r2" / "2016-01-19.wiki"
+    revised.parent.mkdir()
+
+    def link_pakistan(twice: bool) -> None:
+        revised.write_text(day if twice else day.replace(line, "near [[Peshawar]], Pakistan."),
+                           encoding="utf-8")
+        assert archive.ingest_paths([revised]).changed == 1
+        archive.resolve()
+        archive.relate()
+
+    return archive, link_pakistan
+
+
 def test_subjects_that_enter_the_search_filters_are_marked_on_pages_no_change_touched(
         tmp_path: Path):
     """The static search offers the most frequent subjects as filters (setting
@@ -547,10 +572,8 @@ def test_subjects_that_enter_the_search_filters_are_marked_on_pages_no_change_to
     its two links takes it out and brings in the next subject, whose events no change
     touched: their pages are made again with its filter mark, and the incremental site is
     what a full build makes. The link back undoes both."""
-    archive = make_archive(tmp_path, [WIKITEXT / "2016-01-19.wiki"])
+    archive, link_pakistan = pakistan_last_of_the_search_filters(tmp_path)
     ranked = archive.store.frequent_entities(10_000)
-    archive.settings = replace(archive.settings, search_filter_subjects=ranked.index(
-        "Pakistan") + 1)
     entrant = ranked[ranked.index("Pakistan") + 1]
     site = tmp_path / "site"
     archive.build(site, search=False)
@@ -562,16 +585,8 @@ def test_subjects_that_enter_the_search_filters_are_marked_on_pages_no_change_to
               and "pakistan" not in n]
     assert theirs and not any(mark in (site / n).read_text() for n in theirs)
 
-    day = wikitext("2016-01-19")
-    line = "near [[Peshawar]], [[Pakistan]]."
-    revised = tmp_path / "r2" / "2016-01-19.wiki"
-    revised.parent.mkdir()
-    for text, entered in ((day.replace(line, "near [[Peshawar]], Pakistan."), True),
-                          (day, False)):
-        revised.write_text(text, encoding="utf-8")
-        assert archive.ingest_paths([revised]).changed == 1
-        archive.resolve()
-        archive.relate()
+    for entered in (True, False):
+        link_pakistan(twice=not entered)
         archive.build(site, search=False)
         assert (entrant in archive.store.frequent_entities(
             archive.settings.search_filter_subjects)) is entered
@@ -589,24 +604,10 @@ def test_a_build_that_dies_after_marking_new_search_filters_is_made_right_by_the
     one: the pages the dead build marked otherwise are made again all the same."""
     from newscontext.site.manifest import Manifest
 
-    archive = make_archive(tmp_path, [WIKITEXT / "2016-01-19.wiki"])
-    ranked = archive.store.frequent_entities(10_000)
-    archive.settings = replace(archive.settings, search_filter_subjects=ranked.index(
-        "Pakistan") + 1)
+    archive, link_pakistan = pakistan_last_of_the_search_filters(tmp_path)
     site = tmp_path / "site"
     archive.build(site, search=False)
-    day = wikitext("2016-01-19")
-    line = "near [[Peshawar]], [[Pakistan]]."
-    revised = tmp_path / "r2" / "2016-01-19.wiki"
-    revised.parent.mkdir()
-
-    def ingest(text: str) -> None:
-        revised.write_text(text, encoding="utf-8")
-        assert archive.ingest_paths([revised]).changed == 1
-        archive.resolve()
-        archive.relate()
-
-    ingest(day.replace(line, "near [[Peshawar]], Pakistan."))
+    link_pakistan(twice=False)
     save = Manifest.save_state
 
     def dies_at_the_end(self: Manifest, values: dict) -> None:
@@ -618,7 +619,7 @@ def test_a_build_that_dies_after_marking_new_search_filters_is_made_right_by_the
     with pytest.raises(KeyboardInterrupt):
         archive.build(site, search=False)
     monkeypatch.setattr(Manifest, "save_state", save)
-    ingest(day)
+    link_pakistan(twice=True)
     archive.build(site, search=False)
     clean = tmp_path / "clean"
     archive.build(clean, full=True, search=False)

@@ -25,7 +25,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from playwright.sync_api import Browser, sync_playwright
-from synthetic import make_archive
+from synthetic import make_archive, single_event_share
 
 from newscontext import Archive, Settings
 
@@ -86,10 +86,8 @@ def main() -> None:
             Archive(Settings(db=Path(tmp) / "synthetic.sqlite3")) as archive:
         count = make_archive(archive, args.events)
         archive.relate()
-        subjects = archive.store.conn.execute(
-            "SELECT COUNT(*) FROM entity_counts WHERE events >= ?",
-            (archive.settings.subject_min_events,)).fetchone()[0]
-        print(f"synthetic archive: {count} events, {subjects} subjects with a page")
+        subjects, single = single_event_share(archive)
+        print(f"synthetic archive: {count} events, {subjects - single} subjects with a page")
         base = archive.settings
         for label, offered in (("the most frequent subjects (the default)",
                                 base.search_filter_subjects),

@@ -80,7 +80,7 @@ def make_archive(archive: Archive, target: int, rare_group: int = RARE_GROUP) ->
 
 
 def single_event_share(archive: Archive) -> tuple[int, int]:
-    """Subjects, and those with a single event (which get no page of their own)."""
-    return archive.store.conn.execute(
-        "SELECT COUNT(*), COALESCE(SUM(n = 1), 0) FROM "
-        "(SELECT COUNT(*) AS n FROM event_entities GROUP BY entity)").fetchone()
+    """Subjects, and those in a single event (which get no page of their own), as the
+    archive keeps their counts."""
+    return tuple(archive.store.conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(events = 1), 0) FROM entity_counts").fetchone())
